@@ -1,0 +1,115 @@
+"""Checkpoints hold only the trainable weights, the ModelSettings and caller extras.
+
+The frozen backbone is never saved: loading rebuilds it (from the recorded weights
+file, or from the fixed seed when it was random) and checks that exactly the frozen
+keys are absent from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .mpt import MPTModel, build_model
+from .settings import ModelSettings
+from .weights import file_digest
+
+FORMAT = "mpt-checkpoint-v1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, malformed, or does not fit the model it describes."""
+
+
+def trainable_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The parameters with ``requires_grad``, detached; raises if there are none."""
+    sd = {name: p.detach() for name, p in model.named_parameters() if p.requires_grad}
+    if not sd:
+        raise ValueError("the model has no trainable parameters")
+    return sd
+
+
+def save_checkpoint(path: str | Path, model: MPTModel, **extra: Any) -> Path:
+    """Write the trainable weights + settings (+ ``extra``: fold, subject, metrics ...) to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "format": FORMAT,
+        "settings": model.settings.to_dict(),
+        "backbone_weights": model.weights_file,
+        "state_dict": {k: v.cpu() for k, v in trainable_state_dict(model).items()},
+        "extra": extra,
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+    return path
+
+
+def load_checkpoint(
+    path: str | Path, map_location: str | torch.device = "cpu", weights: str | Path | None = None
+) -> tuple[MPTModel, dict[str, Any]]:
+    """Rebuild the model saved in ``path``; returns ``(model, extra)``.
+
+    ``weights`` overrides the backbone weights file recorded in the checkpoint (its
+    content hash must match the recorded one).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointError(f"{path}: cannot read checkpoint: {err}") from err
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an mpt checkpoint (format {FORMAT!r} expected)")
+    try:
+        settings = ModelSettings.from_dict(state["settings"])
+    except ValueError as err:
+        raise CheckpointError(f"{path}: bad settings: {err}") from err
+
+    weights_path = _backbone_weights(path, state.get("backbone_weights"), weights, settings)
+    with warnings.catch_warnings():
+        # a random backbone is rebuilt bit-identically from its fixed seed
+        warnings.filterwarnings("ignore", message="no weights file given")
+        model = build_model(settings, weights_path)
+
+    sd = state["state_dict"]
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    frozen = set(model.state_dict()) - trainable
+    missing = set(model.state_dict()) - set(sd)
+    unexpected = set(sd) - set(model.state_dict())
+    if missing != frozen or unexpected:
+        raise CheckpointError(
+            f"{path}: keys do not match a {settings.variant} model: unexpected {sorted(unexpected)[:5]}, "
+            f"trainable keys missing {sorted(missing - frozen)[:5]}, frozen keys present {sorted(frozen - missing)[:5]}"
+        )
+    try:
+        result = model.load_state_dict(sd, strict=False)
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: {err}") from err
+    assert set(result.missing_keys) == frozen and not result.unexpected_keys
+    return model.to(map_location), state.get("extra", {})
+
+
+def _backbone_weights(path: Path, recorded: dict | None, weights: str | Path | None, settings: ModelSettings):
+    from .mpt import VARIANT_SPECS
+
+    if VARIANT_SPECS[settings.variant].train_backbone:
+        return None  # the checkpoint holds the whole backbone
+    if recorded is None:
+        if weights is not None:
+            raise CheckpointError(f"{path}: trained on a random backbone; do not pass weights ({weights})")
+        return None
+    w = Path(weights) if weights is not None else Path(recorded["path"])
+    if not w.is_file():
+        raise CheckpointError(
+            f"{path}: needs the backbone weights {recorded['path']} (sha256 {recorded['sha256']}), not found at {w}; pass weights="
+        )
+    if file_digest(w) != recorded["sha256"]:
+        raise CheckpointError(f"{path}: backbone weights {w} differ from the ones trained with (sha256 {recorded['sha256']})")
+    return w
