@@ -1,1 +1,88 @@
-"""(filled in by its issue)"""
+"""``mpt datasets summary``: read a dataset's annotations and frame folders, report what was found."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .app import datasets_app
+
+
+class Dataset(str, Enum):  # preprocess.readers.DATASETS, kept literal for a fast --help
+    casme2 = "casme2"
+    samm = "samm"
+    smic = "smic"
+    megc2019 = "megc2019"
+
+
+@datasets_app.command("summary")
+def summary(
+    name: Annotated[Dataset, typer.Argument(help="Dataset: casme2, samm, smic or megc2019.", show_default=False)],
+    root: Annotated[
+        Path,
+        typer.Option(
+            "--root", exists=True, file_okay=False, dir_okay=True,
+            help="Dataset root: the folder holding Cropped/ or CASME2_RAW_selected/ (casme2), SAMM/ (samm), "
+            "HS/ or SMIC_all_cropped/ (smic), or casme2/, samm/ and smic/ (megc2019).",
+        ),
+    ],
+    annotations: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--annotations",
+            help="Annotation file: CASME II coding .xlsx, SAMM_Micro_FACS_Codes_v2.xlsx, HS_cropped.csv (smic, "
+            "optional) or combined_3class_gt.csv (megc2019). Default: looked up in the root (smic: folders only).",
+        ),
+    ] = None,
+    classes: Annotated[
+        Optional[str],
+        typer.Option("--classes", help="Comma-separated class selection, in label-index order "
+                     "(default: the dataset's standard classes)."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail on the first problem instead of skipping the clip.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else on stdout.")] = False,
+) -> None:
+    """Count clips, subjects and classes of a dataset, and list skipped clips with the reason."""
+    from preprocess.readers import read_dataset
+    from preprocess.records import DatasetError
+
+    chosen = [c.strip() for c in classes.split(",") if c.strip()] if classes is not None else None
+    try:
+        index = read_dataset(name.value, root, annotations, strict=strict, classes=chosen)
+    except (DatasetError, OSError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        for w in index.warnings:
+            typer.echo(f"warning: {w}", err=True)
+        typer.echo(json.dumps(index.summary()))
+        return
+    _print_table(index.summary(), index.warnings)
+
+
+def _print_table(report: dict, warnings: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Console()
+    out.print(f"[bold]{report['dataset']}[/]: {report['clips']} clips, {report['subjects']} subjects")
+    table = Table()
+    table.add_column("class")
+    table.add_column("clips", justify="right")
+    for i, (cls, n) in enumerate(report["classes"].items()):
+        table.add_row(f"{i} {cls}", str(n))
+    out.print(table)
+    if report["skipped"]:
+        out.print(f"[bold red]{len(report['skipped'])} clip(s) skipped:[/]")
+        for s in report["skipped"]:
+            out.print(f"  {s['reason']}", markup=False, highlight=False, soft_wrap=True)
+    else:
+        out.print("no clips skipped")
+    for w in warnings:
+        out.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
