@@ -1,0 +1,106 @@
+"""A synthetic micro-expression dataset in the CASME II ``Cropped`` on-disk format.
+
+Every subject is a distinct procedural face (``face.py``); every clip warps that face with
+subtle, local, AU-like motion (``motion.py``) plus head drift, flicker, sensor noise and JPEG
+compression, so the label is carried only by motion. ``generate_synthetic`` writes
+``OUT_DIR/Cropped/subXX/CLIP/reg_imgN.jpg`` and ``OUT_DIR/CASME2-coding-synth.xlsx``, which
+``read_dataset("casme2", OUT_DIR, OUT_DIR / "CASME2-coding-synth.xlsx")`` reads unchanged.
+The same arguments always give the same bytes, serially or in parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from functools import partial
+from pathlib import Path
+
+from .motion import CASME2_COUNTS, CLASSES
+from .writer import FPS, ClipPlan, plan_clips, quota
+
+CODING_FILE = "CASME2-coding-synth.xlsx"
+SETTINGS_FILE = "synth-settings.json"
+FORMAT_VERSION = 1  # bump when the generator's output changes
+
+__all__ = ["generate_synthetic", "plan_clips", "quota", "ClipPlan", "CLASSES", "CASME2_COUNTS", "FPS", "CODING_FILE"]
+
+
+def _render_subject(plans: list[ClipPlan], seed: int, size: int, root: Path) -> int:
+    """One worker task: render the subject's face once, then all its clips. Returns the clip count."""
+    import cv2
+    import numpy as np
+
+    from .face import render_face
+    from .writer import render_clip
+
+    cv2.setNumThreads(1)  # one thread per worker; the parallelism is across subjects
+    face = render_face(np.random.default_rng([seed, 1, plans[0].subject]), size)
+    for plan in plans:
+        render_clip(face, plan, seed, root)
+    return len(plans)
+
+
+def generate_synthetic(
+    out_dir,
+    *,
+    subjects: int = 26,
+    clips_per_subject: int = 10,
+    seed: int = 0,
+    size: int = 224,
+    jobs: int | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> Path:
+    """Write the dataset under ``out_dir`` and return the coding-file path.
+
+    A finished dataset with the same settings is reused as it is. ``jobs=None`` uses every
+    CPU core; ``jobs=1`` renders in this process. ``overwrite`` replaces an existing dataset
+    made with other settings (otherwise that is an error).
+    """
+    checks = (("subjects", subjects, 1), ("clips_per_subject", clips_per_subject, 1), ("size", size, 32), ("seed", seed, 0))
+    for name, value, low in checks:
+        if not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if subjects > 99:
+        raise ValueError(f"subjects must be <= 99 (folders are sub01..sub99), got {subjects}")
+    if clips_per_subject > 300:
+        raise ValueError(f"clips_per_subject must be <= 300 (clip names EPxx_yy run out), got {clips_per_subject}")
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
+        raise ValueError(f"jobs must be a positive integer or None, got {jobs!r}")
+    out = Path(out_dir)
+    root, coding, settings_path = out / "Cropped", out / CODING_FILE, out / SETTINGS_FILE
+    settings = {"subjects": subjects, "clips_per_subject": clips_per_subject, "seed": seed, "size": size,
+                "fps": FPS, "format_version": FORMAT_VERSION}
+    old = json.loads(settings_path.read_text()) if settings_path.is_file() else None
+    if old == settings and coding.is_file():
+        return coding  # finished earlier with the same settings: reuse
+    if old != settings and (root.exists() or coding.exists()):
+        if not overwrite:
+            raise FileExistsError(f"{out} already holds a dataset made with other settings ({old}); "
+                                  "choose another folder or pass overwrite=True (--overwrite)")
+        shutil.rmtree(root, ignore_errors=True)
+        coding.unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    settings_path.write_text(json.dumps(settings, indent=2) + "\n")
+
+    plans = plan_clips(subjects, clips_per_subject, seed)
+    by_subject = [plans[i : i + clips_per_subject] for i in range(0, len(plans), clips_per_subject)]
+    task = partial(_render_subject, seed=seed, size=size, root=root)
+    n_jobs = min(jobs or os.cpu_count() or 1, len(by_subject))
+    if n_jobs == 1:
+        results = map(task, by_subject)
+    else:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(task)(p) for p in by_subject)
+    from rich.progress import Progress
+
+    with Progress(disable=not progress) as bar:
+        job = bar.add_task(f"synth: {subjects} subjects", total=len(plans))
+        for done in results:
+            bar.advance(job, done)
+    from .writer import write_coding
+
+    write_coding(coding, plans)  # written last: its presence marks a finished dataset
+    return coding

@@ -1,0 +1,146 @@
+"""Clip plans, frame rendering (remap + nuisances + JPEG) and the CASME II-style coding file."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .face import Face
+from .motion import CASME2_COUNTS, CLASSES, au_field, envelope, head_drift, sample_aus
+
+FPS = 200
+SPAN = (30, 120)  # onset..offset frame count, inclusive
+JPEG_QUALITY = 90
+NOISE_STD = 2.0  # sensor noise, grey levels
+NOISE_BANK = 5  # noise planes per clip
+FLICKER_STD = 0.005  # per-frame illumination gain jitter
+# The real 2014 coding file's Sheet1 header (columns C and G are empty).
+HEADER = ("Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None, "Action Units", "Estimated Emotion")
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    subject: int  # 1-based; folder sub%02d
+    index: int  # clip index within the subject, seeds the clip's own RNG
+    name: str  # e.g. "EP02_01f"
+    label: str
+    aus: str  # e.g. "6+12"
+    first: int  # first frame number in the folder (> 1, like the real data)
+    onset: int
+    apex: int
+    offset: int
+    last: int
+
+    @property
+    def folder(self) -> str:
+        return f"sub{self.subject:02d}/{self.name}"
+
+
+# helpers
+
+
+def quota(n: int, counts=CASME2_COUNTS) -> list[int]:
+    """Split ``n`` clips over the classes in CASME II's proportions (largest remainder)."""
+    total = sum(counts)
+    exact = [n * c / total for c in counts]
+    out = [int(e) for e in exact]
+    for i in sorted(range(len(counts)), key=lambda i: (out[i] - exact[i], i))[: n - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def plan_clips(subjects: int, clips_per_subject: int, seed: int) -> list[ClipPlan]:
+    """Labels follow the CASME II imbalance, shuffled from the seed; names and timing per subject."""
+    n = subjects * clips_per_subject
+    labels = np.repeat(np.arange(len(CLASSES)), quota(n))
+    np.random.default_rng([seed, 0]).shuffle(labels)
+    plans = []
+    for s in range(1, subjects + 1):
+        rng = np.random.default_rng([seed, 3, s])
+        names: set[str] = set()
+        for i in range(clips_per_subject):
+            name = None
+            while name is None or name in names:
+                name = f"EP{rng.integers(1, 20):02d}_{rng.integers(1, 20):02d}" + ("f" if rng.random() < 0.4 else "")
+            names.add(name)
+            label = CLASSES[labels[(s - 1) * clips_per_subject + i]]
+            span = int(rng.integers(SPAN[0], SPAN[1] + 1))
+            first = int(rng.integers(2, 300))
+            onset = first + int(rng.integers(0, 5))
+            offset = onset + span - 1
+            apex = onset + max(1, round(rng.uniform(0.25, 0.6) * (span - 1)))
+            plans.append(ClipPlan(s, i, name, label, sample_aus(rng, label), first, onset, apex, offset,
+                                  offset + int(rng.integers(0, 4))))
+    return plans
+
+
+def render_clip(face: Face, plan: ClipPlan, seed: int, root: Path) -> None:
+    """Write reg_img{first..last}.jpg: the face warped by drift + AU motion, flicker, noise, JPEG."""
+    rng = np.random.default_rng([seed, 2, plan.subject, plan.index])
+    size = face.image.shape[0]
+    field = au_field(plan.aus, face.points, size, rng)
+    frames = np.arange(plan.first, plan.last + 1)
+    env = envelope(frames, plan.onset, plan.apex, plan.offset)
+    drift = head_drift(rng, len(frames), size) + rng.uniform(-1.5, 1.5, 2).astype(np.float32) * size / 224
+    gain = rng.uniform(0.92, 1.08) * (1 + rng.normal(0, FLICKER_STD, len(frames)))
+    gy, gx = np.mgrid[0:size, 0:size].astype(np.float32)
+    # Sensor noise: random crops of a small per-clip bank (drawing fresh normals per frame
+    # would cost more than everything else in the frame loop together).
+    pad = 32
+    bank = rng.standard_normal((NOISE_BANK, size + pad, size + pad, 3), dtype=np.float32) * NOISE_STD
+    crops = rng.integers(0, pad + 1, (len(frames), 2))
+    bgr = np.ascontiguousarray(face.image[..., ::-1])
+    folder = root / plan.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for t, n in enumerate(frames):
+        # remap samples the source at map(x): content moves by +displacement
+        map_x = gx - (env[t] * field[0] + drift[t, 0])
+        map_y = gy - (env[t] * field[1] + drift[t, 1])
+        img = cv2.remap(bgr, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        img *= np.float32(gain[t])
+        cy, cx = crops[t]
+        img += bank[t % NOISE_BANK, cy : cy + size, cx : cx + size]
+        img = np.clip(img + 0.5, 0, 255).astype(np.uint8)
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if not ok:
+            raise RuntimeError(f"JPEG encoding failed for {folder}/reg_img{n}.jpg")
+        (folder / f"reg_img{n}.jpg").write_bytes(buf.tobytes())
+
+
+def write_coding(path: Path, plans: list[ClipPlan]) -> None:
+    """The coding file in the real 2014 layout; byte-stable (fixed timestamps) for a given input."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    ws.append(HEADER)
+    for p in plans:
+        au = int(p.aus) if p.aus.isdigit() else p.aus  # the real file stores single AUs as numbers
+        ws.append([f"{p.subject:02d}", p.name, None, p.onset, p.apex, p.offset, None, au, p.label])
+        ws.cell(ws.max_row, 1).number_format = "@"  # Subject is text ('01') in the real file
+    wb.create_sheet("Sheet2")
+    wb.create_sheet("Sheet3")
+    buf = io.BytesIO()
+    wb.save(buf)
+    _write_stable_zip(path, buf.getvalue())
+
+
+def _write_stable_zip(path: Path, data: bytes) -> None:
+    """Re-zip with fixed member dates and document timestamps so equal content gives equal bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2014-05-08T00:00:00Z", body)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2014, 5, 8, 0, 0, 0)), body, zipfile.ZIP_DEFLATED)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(out.getvalue())
+    tmp.replace(path)
