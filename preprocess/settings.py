@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
+
+from mpt_core.settings import SettingsMixin
 
 MOTION_OUTPUTS = ("magnified", "band")
 
 
 @dataclass(frozen=True)
-class PreprocessSettings:
+class PreprocessSettings(SettingsMixin):
+    _kind = "preprocessing setting"
+
     alpha: float = 20.0  # magnification factor on every band level
     levels: int = 4  # Laplacian band levels (plus a low-pass residual)
     f_lo: float = 0.4  # band-pass cut-offs in Hz, at the clip's native rate
@@ -21,16 +25,7 @@ class PreprocessSettings:
     size: int = 224  # frames are resized to size x size
 
     def __post_init__(self):
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.type == "float":
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise TypeError(f"setting {f.name} must be a number, got {value!r}")
-                object.__setattr__(self, f.name, float(value))
-            elif f.type == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-                raise TypeError(f"setting {f.name} must be an integer, got {value!r}")
-            elif f.type == "str" and not isinstance(value, str):
-                raise TypeError(f"setting {f.name} must be a string, got {value!r}")
+        self.check_types()
         if self.motion_output not in MOTION_OUTPUTS:
             raise ValueError(f"motion_output must be one of {MOTION_OUTPUTS}, got {self.motion_output!r}")
         if not 0 < self.f_lo < self.f_hi:
@@ -42,16 +37,6 @@ class PreprocessSettings:
                 raise ValueError(f"{name} must be >= {low}, got {getattr(self, name)}")
         if self.size < 2**self.levels:
             raise ValueError(f"size {self.size} is too small for {self.levels} pyramid levels")
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "PreprocessSettings":
-        unknown = set(d) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown preprocessing setting(s): {sorted(unknown)}")
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no spaces (what the hash is taken over)."""

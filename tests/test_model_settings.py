@@ -21,7 +21,7 @@ def test_settings_round_trip_and_defaults():
 @pytest.mark.parametrize(
     "bad, match",
     [
-        ({"colour": 1}, "unknown keys"),
+        ({"colour": 1}, "unknown model setting.*colour"),
         ({"num_classes": "5"}, "num_classes"),
         ({"prompts": True}, "prompts"),
         ({"reduction": 0}, "reduction"),

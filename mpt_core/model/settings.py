@@ -5,8 +5,9 @@ It is saved inside every checkpoint, so a checkpoint alone rebuilds its model.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass, fields
+
+from mpt_core.settings import SettingsError, SettingsMixin
 
 # name -> what it trains (see mpt.VARIANT_SPECS for the architecture of each)
 VARIANTS = (
@@ -22,12 +23,10 @@ VARIANTS = (
 )
 
 
-class SettingsError(ValueError):
-    """A model settings value or dictionary is invalid."""
-
-
 @dataclass(frozen=True)
-class ModelSettings:
+class ModelSettings(SettingsMixin):
+    _kind = "model setting"
+
     variant: str = "mpt"
     backbone: str = "vit_base_patch16_224"
     num_classes: int = 5
@@ -39,34 +38,12 @@ class ModelSettings:
     depth: int | None = None  # overrides the backbone depth (tiny test/demo backbones)
 
     def __post_init__(self) -> None:
+        self.check_types()
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("variant", "backbone"):
-                ok = isinstance(value, str) and value != ""
-            elif f.name == "depth":
-                ok = value is None or (_is_int(value) and value >= 1)
-            else:
-                ok = _is_int(value) and value >= 1
-            if not ok:
+            if isinstance(value, int) and value < 1 or value == "":
                 raise SettingsError(f"ModelSettings.{f.name}: invalid value {value!r}")
         if self.variant not in VARIANTS:
             raise SettingsError(f"ModelSettings.variant: unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
         if self.frames < 2:
             raise SettingsError(f"ModelSettings.frames: need at least 2 frames, got {self.frames}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ModelSettings":
-        if not isinstance(d, dict):
-            raise SettingsError(f"ModelSettings: expected a dict, got {type(d).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise SettingsError(f"ModelSettings: unknown keys {unknown}")
-        return cls(**d)  # __post_init__ checks the types
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
