@@ -1,1 +1,80 @@
-"""(filled in by its issue)"""
+"""`mpt train`, `mpt report` and `mpt demo`: parse, validate, call one function in train/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .app import app
+
+
+def _fail(err: Exception) -> None:
+    typer.secho(f"error: {err}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+@app.command("train")
+def train(
+    cache: Path = typer.Option(..., "--cache", help="Preprocessed HDF5 cache (from `mpt preprocess`)."),
+    fold: str = typer.Option("all", "--fold", help="'all', a fold index (0-based, subjects sorted) or a subject id."),
+    variant: str = typer.Option("mpt", "--variant", help="Model variant (see `mpt model info`): mpt, full-ft, head-only, ..."),
+    backbone: str = typer.Option("vit_base_patch16_224", "--backbone", help="timm ViT name."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="Backbone weights file (.safetensors/.pth/.npz); "
+                                           "without it the backbone is random."),
+    epochs: int = typer.Option(20, "--epochs", min=1, help="Fixed number of epochs; the last one is evaluated."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Training batch size."),
+    lr: float = typer.Option(3e-4, "--lr", min=0.0, help="Adam learning rate."),
+    seed: int = typer.Option(0, "--seed", help="Fold i is seeded with seed + i."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default runs/<cache name>-<variant>)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out: finished folds are kept, "
+                                "an unfinished fold restarts from its last saved epoch."),
+    no_flip: bool = typer.Option(False, "--no-flip", help="Switch off the horizontal-flip augmentation."),
+    memory_budget_gb: float = typer.Option(4.0, "--memory-budget-gb", min=0.0,
+                                           help="Load the cache onto the device if it fits, else stream it."),
+    img_size: int = typer.Option(224, "--img-size", min=16, help="Backbone input size (inputs are resized on the device)."),
+    depth: Optional[int] = typer.Option(None, "--depth", min=1, help="Override the backbone depth (tiny backbones)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar per fold."),
+) -> None:
+    """Leave-one-subject-out training and evaluation of a preprocessed cache."""
+    from mpt_core.model import ModelSettings, VARIANTS
+    from preprocess.cache import CacheError
+    from train.loop import run_loso
+    from train.settings import TrainSettings
+
+    if variant not in VARIANTS:
+        _fail(ValueError(f"--variant {variant!r} is not one of {', '.join(VARIANTS)}"))
+    if weights is not None and not weights.is_file():
+        _fail(FileNotFoundError(f"--weights {weights}: no such file"))
+    out = out or Path("runs") / f"{cache.stem}-{variant}"
+    try:
+        ts = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
+                           flip=not no_flip, memory_budget_gb=memory_budget_gb)
+        ms = ModelSettings(variant=variant, backbone=backbone, img_size=img_size, depth=depth)
+        run = run_loso(cache, train_settings=ts, model_settings=ms, out=out, folds=fold, weights=weights,
+                       resume=resume, progress=progress)
+    except (CacheError, ValueError, FileExistsError, FileNotFoundError) as err:
+        _fail(err)
+    typer.echo((run / "summary.md").read_text())
+    typer.echo(f"run folder: {run}")
+
+
+@app.command("report")
+def report(run_dirs: List[Path] = typer.Argument(..., help="One or more run folders (from `mpt train`).")) -> None:
+    """Re-render each run's plots and results, and print a side-by-side table of the runs."""
+    from train.report import render_report
+
+    try:
+        typer.echo(render_report(run_dirs))
+    except (ValueError, FileNotFoundError) as err:
+        _fail(err)
+
+
+@app.command("demo")
+def demo(out: Path = typer.Option(Path("runs/demo"), "--out", help="Folder for the synthetic data, cache and run.")) -> None:
+    """Synthetic data -> cache -> LOSO training with a tiny random backbone -> report (a few minutes on a CPU)."""
+    from train.demo import run_demo
+
+    run_demo(out)

@@ -1,0 +1,19 @@
+import json
+
+from train import demo
+
+
+def test_demo_pipeline_end_to_end_at_toy_size(tmp_path, monkeypatch, capsys):
+    # the real demo (12 subjects, 40 epochs) is timed in bench/README.md; here only the wiring
+    monkeypatch.setattr(demo, "DEMO_SUBJECTS", 2)
+    monkeypatch.setattr(demo, "DEMO_CLIPS_PER_SUBJECT", 5)
+    monkeypatch.setattr(demo, "DEMO_MODEL", {**demo.DEMO_MODEL, "backbone": "vit_tiny_patch16_224"})
+    monkeypatch.setattr(demo, "DEMO_TRAIN", {**demo.DEMO_TRAIN, "epochs": 1})
+    run = demo.run_demo(tmp_path / "demo", progress=False)
+    res = json.loads((run / "results.json").read_text())
+    assert res["folds"] == ["sub01", "sub02"] and res["clips"] == 10 and res["variant"] == "mpt"
+    for name in ("summary.md", "confusion.png", "curves.png"):
+        assert (run / name).is_file()
+    out = capsys.readouterr().out
+    assert "RANDOM weights" in out and "--weights vit_base_patch16_224.augreg_in21k.safetensors" in out
+    assert f"UF1 {100 * res['uf1']:.2f} %" in out

@@ -1,0 +1,162 @@
+"""Streaming a preprocessing cache (HDF5) to the device, plus the training augmentation.
+
+Two ways, chosen by ``TrainSettings.memory_budget_gb``:
+
+* **resident**: the ``rank`` and ``motion`` arrays fit within the budget. They are read once, in
+  chunks, into uint8 tensors on the device, and every batch is an index into them (no host work
+  per step). On the CPU the tensors are the arrays themselves.
+* **streamed**: a background thread reads the clips of the next chunk (``chunk_clips``, rounded
+  to whole batches) from disk, ``prefetch`` chunks ahead, and hands them over as uint8 tensors.
+
+Both yield the same batches in the same order for the same row order, so the choice never changes
+results. Arrays stay uint8 (float16 for ``motion_output="band"``) until the model converts and
+normalises them on the device.
+
+Augmentation (``random_hflip``): a horizontal flip applied to the rank image and to *every*
+motion frame of a clip together, decided per clip by the fold's ``torch.Generator``. It runs in the
+training loop (``train/loop.py``) on the device, on training batches only, after a batch leaves
+this module and before it enters the training step; evaluation never flips.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import h5py
+import numpy as np
+import torch
+
+
+@dataclass
+class Batch:
+    image: torch.Tensor  # (B, 3, H, W) uint8, channels-first view of the cache's (B, H, W, 3)
+    motion: torch.Tensor  # (B, T, 3, H, W) uint8 (float16 for band motion)
+    label: torch.Tensor  # (B,) int64
+    rows: np.ndarray  # (B,) cache row indices
+
+
+def _channels_first(rank: torch.Tensor, motion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return rank.permute(0, 3, 1, 2), motion.permute(0, 1, 4, 2, 3)  # (B,3,H,W), (B,T,3,H,W)
+
+
+def random_hflip(image: torch.Tensor, motion: torch.Tensor, generator: torch.Generator,
+                 p: float = 0.5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Flip each clip's image and all its motion frames left-right together, with probability p.
+
+    image (B, 3, H, W), motion (B, T, 3, H, W). The coin flips come from ``generator`` (a CPU
+    generator, so CPU and GPU runs draw the same flips). Returns (image, motion, flipped mask).
+    """
+    flipped = torch.rand(image.shape[0], generator=generator) < p  # (B,)
+    m = flipped.to(image.device)
+    image = torch.where(m[:, None, None, None], image.flip(-1), image)
+    motion = torch.where(m[:, None, None, None, None], motion.flip(-1), motion)
+    return image, motion, flipped
+
+
+class ClipSource:
+    """The clip arrays of one cache, resident on ``device`` or streamed from disk."""
+
+    def __init__(self, path: str | Path, *, device: torch.device | str = "cpu",
+                 memory_budget_gb: float = 4.0, chunk_clips: int = 64, prefetch: int = 2):
+        self.path = Path(path)
+        self.device = torch.device(device)
+        self.chunk_clips = chunk_clips
+        self.prefetch = prefetch
+        with h5py.File(self.path, "r") as f:
+            for name in ("rank", "motion", "label", "subject", "clip"):
+                if name not in f:
+                    raise ValueError(f"{self.path}: cache has no dataset {name!r}")
+            self.labels = f["label"][:].astype(np.int64)
+            self.subjects = np.array([_text(s) for s in f["subject"][:]])
+            self.clips = np.array([_text(s) for s in f["clip"][:]])
+            self.nbytes = f["rank"].size * f["rank"].dtype.itemsize + f["motion"].size * f["motion"].dtype.itemsize
+            self.resident = self.nbytes <= memory_budget_gb * 1024**3
+            if self.resident:
+                self._rank = self._load(f["rank"])
+                self._motion = self._load(f["motion"])
+        self._label = torch.from_numpy(self.labels).to(self.device)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def _load(self, ds: h5py.Dataset) -> torch.Tensor:
+        if self.device.type == "cpu":
+            return torch.from_numpy(ds[:])
+        out = torch.empty(ds.shape, dtype=_torch_dtype(ds.dtype), device=self.device)
+        for a in range(0, ds.shape[0], self.chunk_clips):  # never holds the whole array on the host
+            out[a:a + self.chunk_clips] = torch.from_numpy(ds[a:a + self.chunk_clips]).to(self.device)
+        return out
+
+    def batches(self, rows, batch_size: int) -> Iterator[Batch]:
+        """Batches of the cache rows ``rows``, in that order (the caller shuffles)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.resident:
+            for a in range(0, len(rows), batch_size):
+                r = rows[a:a + batch_size]
+                idx = torch.from_numpy(r).to(self.device)
+                image, motion = _channels_first(self._rank[idx], self._motion[idx])
+                yield Batch(image, motion, self._label[idx], r)
+            return
+        step = max(1, self.chunk_clips // batch_size) * batch_size  # batches never span chunks
+        for chunk_rows, rank, motion in _prefetched(self.path, rows, step, self.prefetch):
+            rank, motion = rank.to(self.device), motion.to(self.device)
+            for a in range(0, len(chunk_rows), batch_size):
+                r = chunk_rows[a:a + batch_size]
+                image, mot = _channels_first(rank[a:a + batch_size], motion[a:a + batch_size])
+                yield Batch(image, mot, self._label[torch.from_numpy(r).to(self.device)], r)
+
+
+def _prefetched(path: Path, rows: np.ndarray, step: int, prefetch: int):
+    """Read ``rows`` in chunks of ``step`` on a background thread, ``prefetch`` chunks ahead."""
+    q: queue.Queue = queue.Queue(maxsize=prefetch)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def reader():
+        try:
+            with h5py.File(path, "r") as f:
+                for a in range(0, len(rows), step):
+                    r = rows[a:a + step]
+                    # h5py reads fancy indices in increasing order only: read sorted, then reorder.
+                    uniq, inverse = np.unique(r, return_inverse=True)
+                    rank = torch.from_numpy(f["rank"][uniq][inverse])
+                    motion = torch.from_numpy(f["motion"][uniq][inverse])
+                    if not put((r, rank, motion)):
+                        return
+            put(None)
+        except BaseException as err:  # handed to the consumer, which raises it
+            put(err)
+
+    thread = threading.Thread(target=reader, name="mpt-cache-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise RuntimeError(f"{path}: reading the cache failed: {item}") from item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _text(s) -> str:
+    return s.decode() if isinstance(s, bytes) else str(s)
+
+
+def _torch_dtype(dtype: np.dtype) -> torch.dtype:
+    return torch.from_numpy(np.zeros(1, dtype=dtype)).dtype

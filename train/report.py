@@ -1,0 +1,155 @@
+"""A run folder's report: results.json, summary.md, confusion.png, curves.png; ablation tables.
+
+Everything is computed from ``config.json`` and the finished ``folds/*.json`` of a run folder, so
+``mpt report`` re-renders exactly what training wrote. results.json covers every finished fold in
+the folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .metrics import evaluate
+
+
+def load_run(run_dir) -> tuple[dict, list[dict]]:
+    run_dir = Path(run_dir)
+    cfg_path = run_dir / "config.json"
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"{run_dir}: not a run folder (no config.json)")
+    config = json.loads(cfg_path.read_text())
+    folds = [json.loads(p.read_text()) for p in sorted((run_dir / "folds").glob("*.json"))]
+    if not folds:
+        raise ValueError(f"{run_dir}: no finished folds (folds/*.json) to report")
+    return config, sorted(folds, key=lambda f: f["index"])
+
+
+def results(config: dict, folds: list[dict]) -> dict:
+    """The results.json object: pooled metrics first, per-subject means as a labelled secondary."""
+    classes = config["classes"]
+    labels = np.concatenate([f["labels"] for f in folds]).astype(int)
+    preds = np.concatenate([f["predictions"] for f in folds]).astype(int)
+    ev = evaluate(labels, preds, classes, subject_folds=[(f["labels"], f["predictions"]) for f in folds])
+    return {
+        "accuracy": ev["accuracy"], "uf1": ev["uf1"], "uar": ev["uar"],
+        "pooled_over": f"predictions of all {len(folds)} folds pooled ({len(labels)} clips), last epoch of each",
+        "per_subject_mean": {"note": "secondary: each metric computed per held-out subject, then averaged "
+                                     "over folds; the pooled figures above are the primary ones",
+                             **ev["per_subject_mean"]},
+        "per_class": ev["per_class"],
+        "confusion": ev["confusion"],
+        "classes": classes,
+        "folds": [f["subject"] for f in folds],
+        "epochs": config["train"]["epochs"],
+        "variant": config["model"]["variant"],
+        "backbone": config["model"]["backbone"],
+        "dataset": config["dataset"],
+        "clips": int(len(labels)),
+        "seconds": float(sum(f["seconds"]["train"] + f["seconds"]["eval"] for f in folds)),
+    }
+
+
+def plot_confusion(res: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cm = np.asarray(res["confusion"])
+    classes = res["classes"]
+    n = len(classes)
+    fig, ax = plt.subplots(figsize=(1.3 * n + 2.5, 1.1 * n + 2))
+    rows = cm / np.maximum(cm.sum(1, keepdims=True), 1)  # colour = row share, text = counts
+    ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if rows[i, j] > 0.5 else "black")
+    ax.set_xticks(range(n), classes, rotation=30, ha="right")
+    ax.set_yticks(range(n), [f"{c} ({cm[i].sum()})" for i, c in enumerate(classes)])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true (clips)")
+    ax.set_title(f"{res['variant']} on {res['dataset']}: Acc {100 * res['accuracy']:.2f} %, "
+                 f"UF1 {100 * res['uf1']:.2f} %", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_curves(folds: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    curves = [f["loss_curve"] for f in folds]
+    for f in folds:
+        ax.plot(range(1, len(f["loss_curve"]) + 1), f["loss_curve"], lw=1, alpha=0.6, label=f["subject"])
+    if curves and len({len(c) for c in curves}) == 1:
+        ax.plot(range(1, len(curves[0]) + 1), np.mean(curves, 0), color="black", lw=2.5, label="mean")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss (cross-entropy)")
+    ax.set_title(f"training loss per fold ({len(folds)} folds)")
+    if len(folds) <= 12:
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def summary_markdown(config: dict, res: dict) -> str:
+    m, t = config["model"], config["train"]
+    name = f"{res['variant']} ({res['backbone']})"
+    lines = [
+        f"# {res['dataset']}: leave-one-subject-out, {len(res['folds'])} folds, {res['clips']} clips",
+        "",
+        "| Method | Acc (%) | F1 (%) | UAR (%) |",
+        "|---|---|---|---|",
+        f"| {name} | {100 * res['accuracy']:.2f} | {100 * res['uf1']:.2f} | {100 * res['uar']:.2f} |",
+        "",
+        f"Acc, F1 (UF1) and UAR on the predictions of all folds pooled, after the last of {res['epochs']} epochs "
+        "(no epoch or setting was chosen on a test subject).",
+        f"Secondary, per-subject mean over folds: Acc {100 * res['per_subject_mean']['accuracy']:.2f} %, "
+        f"F1 {100 * res['per_subject_mean']['uf1']:.2f} %, UAR {100 * res['per_subject_mean']['uar']:.2f} %.",
+        "",
+        "| class | clips | precision | recall | F1 |",
+        "|---|---|---|---|---|",
+    ]
+    for c, v in res["per_class"].items():
+        lines.append(f"| {c} | {v['support']} | {100 * v['precision']:.1f} | {100 * v['recall']:.1f} | {100 * v['f1']:.1f} |")
+    settings = {**{f"model.{k}": v for k, v in m.items()}, **{f"train.{k}": v for k, v in t.items()},
+                "weights": config.get("weights") or "none (random backbone)",
+                "cache": config["cache"], "cache settings hash": config["cache_settings_hash"]}
+    lines += ["", "Settings:", "", "| setting | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in settings.items()]
+    lines += ["", f"Compute: {res['seconds']:.0f} s of training + evaluation. Plots: confusion.png, curves.png.", ""]
+    return "\n".join(lines)
+
+
+def write_report(run_dir) -> dict:
+    """(Re)write results.json, summary.md, confusion.png and curves.png; returns the results."""
+    from .loop import write_json
+
+    run_dir = Path(run_dir)
+    config, folds = load_run(run_dir)
+    res = results(config, folds)
+    write_json(run_dir / "results.json", res)
+    (run_dir / "summary.md").write_text(summary_markdown(config, res))
+    plot_confusion(res, run_dir / "confusion.png")
+    plot_curves(folds, run_dir / "curves.png")
+    return res
+
+
+def render_report(run_dirs) -> str:
+    """Re-render each run's report; return a markdown table, one row per run (an ablation table)."""
+    rows = ["| run | variant | backbone | folds | epochs | Acc (%) | F1 (%) | UAR (%) |",
+            "|---|---|---|---|---|---|---|---|"]
+    for d in run_dirs:
+        r = write_report(d)
+        rows.append(f"| {Path(d).name} | {r['variant']} | {r['backbone']} | {len(r['folds'])} | {r['epochs']} "
+                    f"| {100 * r['accuracy']:.2f} | {100 * r['uf1']:.2f} | {100 * r['uar']:.2f} |")
+    return "\n".join(rows) + "\n\nPooled over folds, last epoch; per-run details in each RUN_DIR/summary.md.\n"

@@ -1,0 +1,46 @@
+"""Training settings: one frozen dataclass, serialised into every run's config.json."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int = 20  # fixed; the LAST epoch is evaluated (METHOD.md section 3)
+    batch_size: int = 16
+    lr: float = 3e-4
+    seed: int = 0  # fold i uses seed + i
+    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1"
+    flip: bool = True  # random horizontal flip of rank image + every motion frame together (train only)
+    memory_budget_gb: float = 4.0  # the cache is loaded onto the device once if its arrays fit in this
+    chunk_clips: int = 64  # clips per read when streaming from disk
+    prefetch: int = 2  # chunks read ahead by the background thread
+    eval_batch_size: int = 32
+    deterministic: bool = True  # torch.use_deterministic_algorithms(warn_only=True)
+
+    def __post_init__(self):
+        for f in fields(self):
+            v = getattr(self, f.name)
+            want = {"int": int, "float": (int, float), "bool": bool, "str": str}[f.type]
+            if not isinstance(v, want) or (f.type in ("int", "float") and isinstance(v, bool)):
+                raise TypeError(f"TrainSettings.{f.name} must be {f.type}, got {v!r}")
+        for name in ("epochs", "batch_size", "chunk_clips", "prefetch", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainSettings.{name} must be >= 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"TrainSettings.lr must be > 0, got {self.lr}")
+        if self.memory_budget_gb < 0:
+            raise ValueError(f"TrainSettings.memory_budget_gb must be >= 0, got {self.memory_budget_gb}")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ValueError(f"TrainSettings.device must be auto, cpu or cuda[:N], got {self.device!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainSettings":
+        unknown = set(d) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown training setting(s): {sorted(unknown)}")
+        return cls(**d)
