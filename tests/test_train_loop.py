@@ -154,7 +154,7 @@ def test_cli_train_and_report(full_run, tmp_path):
 
     r = CliRunner().invoke(app, ["report", str(full_run), str(full_run)])
     assert r.exit_code == 0, r.output
-    assert r.output.count("| a | mpt | vit_tiny_patch16_224 | 2 | 3 |") == 2
+    assert r.output.count(f"| {full_run} | mpt | vit_tiny_patch16_224 | 2 | 3 |") == 2
     bad = write_cache(tmp_path, complete=False)
     r = CliRunner().invoke(app, ["train", "--cache", str(bad), "--out", str(tmp_path / "x"), "--device", "cpu"])
     assert r.exit_code == 2 and "complete" in r.output

@@ -150,6 +150,6 @@ def render_report(run_dirs) -> str:
             "|---|---|---|---|---|---|---|---|"]
     for d in run_dirs:
         r = write_report(d)
-        rows.append(f"| {Path(d).name} | {r['variant']} | {r['backbone']} | {len(r['folds'])} | {r['epochs']} "
+        rows.append(f"| {d} | {r['variant']} | {r['backbone']} | {len(r['folds'])} | {r['epochs']} "
                     f"| {100 * r['accuracy']:.2f} | {100 * r['uf1']:.2f} | {100 * r['uar']:.2f} |")
     return "\n".join(rows) + "\n\nPooled over folds, last epoch; per-run details in each RUN_DIR/summary.md.\n"
