@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
+
+from mpt_core.settings import SettingsMixin
 
 
 @dataclass(frozen=True)
-class TrainSettings:
+class TrainSettings(SettingsMixin):
+    _kind = "training setting"
+
     epochs: int = 20  # fixed; the LAST epoch is evaluated (METHOD.md section 3)
     batch_size: int = 16
     lr: float = 3e-4
@@ -20,11 +24,7 @@ class TrainSettings:
     deterministic: bool = True  # torch.use_deterministic_algorithms(warn_only=True)
 
     def __post_init__(self):
-        for f in fields(self):
-            v = getattr(self, f.name)
-            want = {"int": int, "float": (int, float), "bool": bool, "str": str}[f.type]
-            if not isinstance(v, want) or (f.type in ("int", "float") and isinstance(v, bool)):
-                raise TypeError(f"TrainSettings.{f.name} must be {f.type}, got {v!r}")
+        self.check_types()
         for name in ("epochs", "batch_size", "chunk_clips", "prefetch", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainSettings.{name} must be >= 1, got {getattr(self, name)}")
@@ -34,13 +34,3 @@ class TrainSettings:
             raise ValueError(f"TrainSettings.memory_budget_gb must be >= 0, got {self.memory_budget_gb}")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise ValueError(f"TrainSettings.device must be auto, cpu or cuda[:N], got {self.device!r}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainSettings":
-        unknown = set(d) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown training setting(s): {sorted(unknown)}")
-        return cls(**d)

@@ -19,7 +19,7 @@ def _fail(err: Exception) -> None:
 def train(
     cache: Path = typer.Option(..., "--cache", help="Preprocessed HDF5 cache (from `mpt preprocess`)."),
     fold: str = typer.Option("all", "--fold", help="'all', a fold index (0-based, subjects sorted) or a subject id."),
-    variant: str = typer.Option("mpt", "--variant", help="Model variant (see `mpt model info`): mpt, full-ft, head-only, ..."),
+    variant: str = typer.Option("mpt", "--variant", help="Model variant (see `mpt model-info`): mpt, full-ft, head-only, ..."),
     backbone: str = typer.Option("vit_base_patch16_224", "--backbone", help="timm ViT name."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Backbone weights file (.safetensors/.pth/.npz); "
                                            "without it the backbone is random."),

@@ -30,14 +30,8 @@ class VPTPrompts(nn.Module):
         return self.tokens.expand(x.shape[0], -1, -1)
 
 
-class DeepPromptSlot(nn.Module):
+class DeepPromptSlot(VPTPrompts):
     """VPT-deep: before a block, replace the last K tokens by this block's own learnable tokens."""
-
-    def __init__(self, *, dim: int, num_tokens: int, patch_area: int = 256):
-        super().__init__()
-        self.num_tokens = num_tokens
-        self.tokens = nn.Parameter(torch.empty(1, num_tokens, dim))
-        _vpt_init(self.tokens.data, patch_area)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, L, _ = x.shape
