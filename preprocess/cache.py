@@ -15,11 +15,12 @@ clip read ~35x slower.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from mpt_core.fileio import atomic_write
 
 REQUIRED_DATASETS = ("rank", "motion", "label", "subject", "clip", "onset", "apex", "offset", "n_frames")
 INT_FIELDS = ("label", "onset", "apex", "offset", "n_frames")
@@ -88,10 +89,11 @@ def save_shard(path: Path, **fields) -> None:
     record = np.empty((), np.dtype([(k, v.dtype, v.shape) for k, v in values.items()]))
     for k, v in values.items():
         record[k] = v
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        np.save(fh, record, allow_pickle=False)
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # a file object: np.save would append ".npy" to a name
+            np.save(fh, record, allow_pickle=False)
+
+    atomic_write(path, write)
 
 
 def load_shard(path: Path, keys=None) -> dict | None:

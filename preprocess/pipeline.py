@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from mpt_core import __version__
+from mpt_core.fileio import file_sha256
 from mpt_core.magnify import magnify
 from mpt_core.rank_pool import dynamic_image
 from mpt_core.temporal import needed_frames, normalise_length
@@ -148,14 +149,6 @@ def _run_serial(tasks, settings, shard):
 # identity and names
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def input_identity(index: DatasetIndex, *, root=None, annotations=None, strict: bool = False) -> dict:
     """What the input is, for the cache key (see the module docstring)."""
     clips = [
@@ -167,7 +160,7 @@ def input_identity(index: DatasetIndex, *, root=None, annotations=None, strict: 
         "root": str(Path(root).resolve()) if root is not None else None,
         "annotations": None
         if annotations is None
-        else {"path": str(Path(annotations).resolve()), "sha256": _sha256_file(Path(annotations))},
+        else {"path": str(Path(annotations).resolve()), "sha256": file_sha256(annotations)},
         "strict": bool(strict),
         "classes": list(index.classes),
         "clips_sha256": hashlib.sha256(json.dumps(clips).encode()).hexdigest(),

@@ -24,8 +24,9 @@ import warnings
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
 import torch
+
+from mpt_core.fileio import atomic_write
 
 from .data import ClipSource, random_hflip
 from .folds import Fold, loso_folds, select_folds
@@ -41,13 +42,6 @@ class NonFiniteLoss(RuntimeError):
 
 
 # helpers
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)``, then rename over ``path``: a kill never leaves a torn file."""
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
-
 
 def write_json(path: Path, obj) -> None:
     atomic_write(path, lambda p: p.write_text(json.dumps(obj, indent=1) + "\n"))

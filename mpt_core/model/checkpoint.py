@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from mpt_core.fileio import atomic_write
+
 from .mpt import MPTModel, build_model
 from .settings import ModelSettings
 from .weights import file_digest
@@ -44,9 +46,7 @@ def save_checkpoint(path: str | Path, model: MPTModel, **extra: Any) -> Path:
         "state_dict": {k: v.cpu() for k, v in trainable_state_dict(model).items()},
         "extra": extra,
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
     return path
 
 

@@ -10,11 +10,12 @@ naming the file.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from mpt_core.fileio import file_sha256
 
 TORCH_SUFFIXES = (".pth", ".pt", ".bin")
 SUFFIXES = (".safetensors", ".npz") + TORCH_SUFFIXES
@@ -26,11 +27,7 @@ class WeightsError(ValueError):
 
 
 def file_digest(path: str | Path, length: int = 16) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()[:length]
+    return file_sha256(path)[:length]
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

@@ -11,6 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mpt_core.fileio import atomic_write
+
 from .face import Face
 from .motion import CASME2_COUNTS, CLASSES, au_field, envelope, head_drift, sample_aus
 
@@ -141,6 +143,4 @@ def _write_stable_zip(path: Path, data: bytes) -> None:
             if info.filename == "docProps/core.xml":
                 body = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2014-05-08T00:00:00Z", body)
             dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2014, 5, 8, 0, 0, 0)), body, zipfile.ZIP_DEFLATED)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(out.getvalue())
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: tmp.write_bytes(out.getvalue()))
