@@ -30,7 +30,7 @@ DEMO_SUBJECTS = 12
 DEMO_CLIPS_PER_SUBJECT = 12  # classes in CASME II proportions (others most, surprise fewest)
 DEMO_PREPROCESS = dict(size=32, alpha=60.0)  # METHOD.md: 224 px, alpha 20
 DEMO_MODEL = dict(variant="mpt", backbone="vit_base_patch16_224", depth=1, img_size=16)
-DEMO_TRAIN = dict(epochs=40, batch_size=16, lr=3e-3, seed=0, device="cpu")
+DEMO_TRAIN = dict(epochs=40, batch_size=16, lr=3e-3, seed=0, device="cpu", precision="fp32")
 
 REAL_COMMAND = (
     "mpt preprocess casme2 --root /data/CASME2 --annotations CASME2-coding-20140508.xlsx\n"
@@ -41,13 +41,13 @@ REAL_COMMAND = (
 
 def run_demo(out="runs/demo", *, progress: bool = True) -> Path:
     """Run the demo into ``out`` (data/, cache/, run/); returns the run folder."""
+    from mpt_core.clip import PreprocessSettings
     from mpt_core.model import ModelSettings
     from preprocess.pipeline import build_cache
-    from preprocess.settings import PreprocessSettings
     from preprocess.synth import generate_synthetic
-
-    from .loop import run_loso
-    from .settings import TrainSettings
+    from train.loop import run_loso
+    from train.report import write_report
+    from train.settings import TrainSettings
 
     out = Path(out)
     t0 = time.perf_counter()
@@ -76,6 +76,7 @@ def run_demo(out="runs/demo", *, progress: bool = True) -> Path:
     run = out / "run"
     run_loso(cache, train_settings=ts, model_settings=ms, out=run, resume=(run / "config.json").exists(),
              progress=progress)
+    write_report(run)
     t_end = time.perf_counter()
     res = json.loads((run / "results.json").read_text())
     chance = 1 / len(res["classes"])

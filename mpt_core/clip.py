@@ -1,12 +1,27 @@
-"""Preprocessing settings (METHOD.md section 1): one frozen dataclass, serialised into every cache."""
+"""One clip, in memory, to the arrays MPT reads (METHOD.md section 1): ``clip_arrays``.
+
+``clip_arrays(frames, fps, settings)`` takes the clip's frames already in memory (uint8 RGB, any
+size) and returns the rank image and the motion frames: resize to ``settings.size``, magnify at the
+native rate (1.2), normalise to T frames (1.3), rank-pool the normalised originals (1.4). It touches
+no disk, so the dataset pipeline (frames from an annotated dataset) and ``mpt predict`` (frames from
+a user's video, face-aligned) compute identical arrays for identical frames.
+
+``PreprocessSettings`` is the frozen dataclass of every preprocessing setting, serialised into
+every cache and run.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
+import time
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
+
+from mpt_core.magnify import magnify
+from mpt_core.rank_pool import dynamic_image
 from mpt_core.settings import SettingsMixin
+from mpt_core.temporal import needed_frames, normalise_length
 
 MOTION_OUTPUTS = ("magnified", "band")
 
@@ -38,10 +53,58 @@ class PreprocessSettings(SettingsMixin):
         if self.size < 2**self.levels:
             raise ValueError(f"size {self.size} is too small for {self.levels} pyramid levels")
 
-    def to_json(self) -> str:
-        """Canonical JSON: sorted keys, no spaces (what the hash is taken over)."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
-    def settings_hash(self) -> str:
-        """12 hex digits of the SHA-256 of ``to_json()``."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
+    """(N, size, size, 3) uint8: INTER_AREA when no side grows, INTER_LINEAR otherwise (METHOD 1.1).
+    Frames already at ``size`` are returned as they are."""
+    if frames.shape[1:3] == (size, size):
+        return frames
+    h, w = frames.shape[1:3]
+    interpolation = cv2.INTER_AREA if h >= size and w >= size else cv2.INTER_LINEAR
+    return np.stack([cv2.resize(f, (size, size), interpolation=interpolation) for f in frames])
+
+
+def clip_arrays(frames: np.ndarray, fps: float, settings: PreprocessSettings,
+                timings: dict | None = None) -> dict:
+    """frames (N, H, W, 3) uint8 RGB, onset..offset -> ``rank`` (S, S, 3) uint8 and ``motion``
+    (T, S, S, 3) uint8 (float16 for ``motion_output="band"``), plus ``n_frames``.
+
+    ``timings`` (if given) accumulates seconds per stage. Raises ValueError for fewer than 2 frames.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be (N, H, W, 3) uint8 RGB, got {frames.shape} {frames.dtype}")
+    if len(frames) < 2:
+        raise ValueError(f"{len(frames)} frame(s); at least 2 are needed (METHOD 1.3)")
+    t = {} if timings is None else timings
+    t0 = time.perf_counter()
+    frames = resize_frames(frames, settings.size)  # (N, S, S, 3) uint8
+    n, T = len(frames), settings.frames
+    t1 = time.perf_counter()
+    at = needed_frames(n, T)
+    magnified = magnify(
+        frames,  # uint8: read as RGB in [0, 1]
+        fps,
+        alpha=settings.alpha,
+        levels=settings.levels,
+        f_lo=settings.f_lo,
+        f_hi=settings.f_hi,
+        order=settings.order,
+        output=settings.motion_output,
+        at=at,
+    )  # (len(at), S, S, 3) float32
+    t2 = time.perf_counter()
+    motion = normalise_length(magnified, T, n=n, at=at)  # (T, S, S, 3)
+    originals = normalise_length(frames, T)  # same positions, for rank pooling
+    if settings.motion_output == "magnified":  # round(255 * M), half up, in place on the fresh copy
+        motion *= 255.0
+        motion += 0.5
+        motion = np.floor(motion, out=motion).astype(np.uint8)
+    else:
+        motion = motion.astype(np.float16)
+    t3 = time.perf_counter()
+    rank = dynamic_image(originals)
+    t4 = time.perf_counter()
+    for stage, dt in (("resize", t1 - t0), ("pyramid+filter", t2 - t1), ("normalise", t3 - t2), ("rank pool", t4 - t3)):
+        t[stage] = t.get(stage, 0.0) + dt
+    return {"rank": rank, "motion": motion, "n_frames": n}

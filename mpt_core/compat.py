@@ -21,11 +21,10 @@ _MISSING_SCHEMAS = {
     "qnms": "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
 }
 _library = None  # keeps the torch.library.Library alive; its definitions vanish with it
-patched = False  # True once the workaround was needed and applied
 
 
 def ensure_torchvision() -> None:
-    global _library, patched
+    global _library
     if "torchvision" in sys.modules and hasattr(sys.modules["torchvision"], "__version__"):
         return
     try:
@@ -43,7 +42,6 @@ def ensure_torchvision() -> None:
     for op, schema in _MISSING_SCHEMAS.items():
         if not hasattr(torch.ops.torchvision, op):
             _library.define(schema)
-    patched = True
     import torchvision  # noqa: F401,F811
 
 

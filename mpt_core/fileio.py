@@ -24,3 +24,72 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     write(tmp)
     os.replace(tmp, path)
+
+
+# inter-process locks
+
+_LOCKS: dict = {}  # one FileLock object per path in a process (filelock's advice)
+
+
+class ProcessLock:
+    """An inter-process lock on ``path`` (filelock's OS lock: released by the kernel when the holding
+    process dies, so a lock left by a killed process never blocks). The holder's pid and command
+    line go to ``<path>.owner`` so that a refused process can say who holds it."""
+
+    def __init__(self, path: str | Path):
+        import filelock
+
+        self.path = Path(path)
+        key = str(self.path.resolve())
+        if key not in _LOCKS:
+            _LOCKS[key] = filelock.FileLock(key)
+        self._lock = _LOCKS[key]
+        self._held = False
+
+    def try_acquire(self) -> bool:
+        import filelock
+
+        try:
+            self._lock.acquire(timeout=0)
+        except filelock.Timeout:
+            return False
+        self._held = True
+        self._write_owner()
+        return True
+
+    def acquire_or_wait(self) -> bool:
+        """Take the lock, waiting for it if needed; returns False if it had to wait."""
+        if self.try_acquire():
+            return True
+        self._lock.acquire()
+        self._held = True
+        self._write_owner()
+        return False
+
+    def owner(self) -> str:
+        try:
+            return self.path.with_name(self.path.name + ".owner").read_text().strip()
+        except OSError:
+            return "another process"
+
+    def _write_owner(self) -> None:
+        import sys
+
+        text = f"process {os.getpid()} ({' '.join(sys.argv)[:200]})\n"
+        atomic_write(self.path.with_name(self.path.name + ".owner"), lambda p: p.write_text(text))
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._lock.release()
+
+    def __enter__(self) -> "ProcessLock":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def process_lock(path: str | Path) -> ProcessLock:
+    """``with process_lock(p) as lock: lock.try_acquire() / lock.acquire_or_wait()``; released on exit."""
+    return ProcessLock(path)

@@ -55,14 +55,18 @@ def resize_rgb(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.cvtColor(image, code)
 
 
-def load_frames(paths, size: int = 224, timings: dict | None = None) -> np.ndarray:
-    """The clip's frames as (N, size, size, 3) RGB uint8.
+def _rgb(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB)
+
+
+def load_frames(paths, size: int | None = 224, timings: dict | None = None) -> np.ndarray:
+    """The clip's frames as (N, size, size, 3) RGB uint8 (``size=None``: as stored, (N, H, W, 3)).
 
     Every frame must decode and have the same size and channel count as the clip's first
     frame. ``timings`` (if given) accumulates seconds under "decode" and "resize".
     """
     paths = [Path(p) for p in paths]
-    out = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+    out = np.empty((len(paths), size, size, 3), dtype=np.uint8) if size else None
     first = None
     decode = resize = 0.0
     for i, path in enumerate(paths):
@@ -74,7 +78,9 @@ def load_frames(paths, size: int = 224, timings: dict | None = None) -> np.ndarr
         elif image.shape != first[1]:
             reason = f"shape {image.shape} differs from the clip's first frame {first[0].name} {first[1]}"
             raise FrameError(path, reason)
-        out[i] = resize_rgb(image, size)
+        if out is None:  # native size: allocate once the first frame says how large
+            out = np.empty((len(paths), *image.shape[:2], 3), dtype=np.uint8)
+        out[i] = resize_rgb(image, size) if size else _rgb(image)
         decode += t1 - t0
         resize += time.perf_counter() - t1
     if timings is not None:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from mpt_core.cli import app
-from preprocess.cache import read_cache_meta
+from mpt.cli import app
+from mpt_core.cache import read_cache_meta
 
 runner = CliRunner()
 HEADER = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]

@@ -10,8 +10,8 @@ import h5py
 import numpy as np
 import pytest
 
-from preprocess import pipeline
-from preprocess.cache import CacheError, read_cache_meta
+from preprocess import pipeline, workers  # noqa: F401
+from mpt_core.cache import CacheError, read_cache_meta
 from preprocess.pipeline import build_cache_from_index
 from preprocess.records import ClipRecord, DatasetError, DatasetIndex, Problem
 from preprocess.settings import PreprocessSettings
@@ -99,7 +99,8 @@ def test_schema_and_attributes_at_224(data, tmp_path):
     index.clips = index.clips[:3]
     path = build_cache_from_index(index, settings=PreprocessSettings(), cache_dir=tmp_path, jobs=1, progress=False)
     assert re.fullmatch(r"casme2-[0-9a-f]{12}\.h5", path.name) and path.parent == tmp_path
-    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no partial files or shards left
+    # no partial files or shards left (the build lock lives in .locks/)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".locks", path.name]
     with h5py.File(path, "r") as f:
         assert f["rank"].dtype == np.uint8 and f["rank"].shape == (3, 224, 224, 3)
         assert f["motion"].dtype == np.uint8 and f["motion"].shape == (3, 16, 224, 224, 3)
@@ -126,7 +127,7 @@ def test_schema_and_attributes_at_224(data, tmp_path):
     meta = read_cache_meta(path)
     assert (meta.dataset, meta.classes, meta.n_clips) == ("casme2", CLASSES, 3)
     assert meta.settings == PreprocessSettings().to_dict()
-    assert meta.settings_hash == path.stem.split("-")[-1]
+    assert meta.cache_key == path.stem.split("-")[-1]
 
 
 def test_band_output_is_float16(data, tmp_path):
@@ -144,7 +145,7 @@ def test_band_output_is_float16(data, tmp_path):
 
 def test_same_settings_reuse_the_file_untouched(data, clean, monkeypatch):
     before = os.stat(clean).st_mtime_ns
-    monkeypatch.setattr(pipeline, "process_clip", lambda *a, **k: pytest.fail("recomputed a clip"))
+    monkeypatch.setattr(workers, "process_clip", lambda *a, **k: pytest.fail("recomputed a clip"))
     again = build_cache_from_index(index_from_dir(data), settings=SMALL, cache_dir=clean.parent, jobs=2, progress=False)
     assert again == clean and os.stat(clean).st_mtime_ns == before
 
@@ -171,8 +172,8 @@ def test_force_recomputes(data, tmp_path, monkeypatch):
     path = build_cache_from_index(index, settings=SMALL, cache_dir=tmp_path, jobs=1, progress=False)
     first = read_arrays(path)
     calls = []
-    real = pipeline.process_clip
-    monkeypatch.setattr(pipeline, "process_clip", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = workers.process_clip
+    monkeypatch.setattr(workers, "process_clip", lambda *a, **k: calls.append(1) or real(*a, **k))
     assert build_cache_from_index(index, settings=SMALL, cache_dir=tmp_path, jobs=1, progress=False, force=True) == path
     assert len(calls) == 2
     for k, v in read_arrays(path).items():

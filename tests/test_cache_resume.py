@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from preprocess import cache, pipeline
+from preprocess import pipeline, workers, writer
 from preprocess.pipeline import build_cache_from_index
 from preprocess.settings import PreprocessSettings
 
@@ -20,8 +20,8 @@ from test_cache_pipeline import SMALL, index_from_dir, read_arrays, write_datase
 
 def counting(monkeypatch):
     calls = []
-    real = pipeline.process_clip
-    monkeypatch.setattr(pipeline, "process_clip", lambda rec, *a, **k: calls.append(rec.key) or real(rec, *a, **k))
+    real = workers.process_clip
+    monkeypatch.setattr(workers, "process_clip", lambda rec, *a, **k: calls.append(rec.key) or real(rec, *a, **k))
     return calls
 
 
@@ -38,7 +38,7 @@ def test_resume_after_an_injected_crash(tmp_path, monkeypatch):
                                    progress=False)  # fmt: skip
 
     saved = []
-    real_save = cache.save_shard
+    real_save = writer.save_shard
 
     def crash_after_two(path, **arrays):
         if len(saved) == 2:
@@ -46,11 +46,11 @@ def test_resume_after_an_injected_crash(tmp_path, monkeypatch):
         real_save(path, **arrays)
         saved.append(path)
 
-    monkeypatch.setattr(pipeline, "save_shard", crash_after_two)
+    monkeypatch.setattr(workers, "save_shard", crash_after_two)
     with pytest.raises(RuntimeError, match="injected"):
         build_cache_from_index(index_from_dir(data), settings=SMALL, cache_dir=tmp_path / "run", jobs=1, progress=False)
     assert not list((tmp_path / "run").glob("*.h5"))  # nothing under a final (or any .h5) name
-    monkeypatch.setattr(pipeline, "save_shard", real_save)
+    monkeypatch.setattr(workers, "save_shard", real_save)
 
     calls = counting(monkeypatch)
     resumed = build_cache_from_index(index_from_dir(data), settings=SMALL, cache_dir=tmp_path / "run", jobs=1,
@@ -107,7 +107,7 @@ def test_cli_resume_after_sigkill(tmp_path):
 
     from typer.testing import CliRunner
 
-    from mpt_core.cli import app
+    from mpt.cli import app
     from test_cache_cli import fabricate_casme2
 
     clips = tuple((f"0{1 + i % 2}", f"EP{i:02d}_1", "happiness", 40) for i in range(14))
@@ -115,7 +115,7 @@ def test_cli_resume_after_sigkill(tmp_path):
     args = ["preprocess", "casme2", "--root", str(root), "--annotations", str(root / "CASME2-coding-test.xlsx"),
             "--jobs", "1", "--no-progress"]  # fmt: skip
     out = tmp_path / "run"
-    cmd = [sys.executable, "-c", "from mpt_core.cli import main; main()", *args, "--cache-dir", str(out)]
+    cmd = [sys.executable, "-c", "from mpt.cli import main; main()", *args, "--cache-dir", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None and len(list(out.glob("*.parts/*.npy"))) < 2:

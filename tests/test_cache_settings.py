@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from preprocess.pipeline import cache_key, input_identity
+from preprocess.identity import cache_key, input_identity
 from preprocess.records import DatasetIndex
 from preprocess.settings import PreprocessSettings
 
@@ -20,14 +20,16 @@ def test_defaults_are_the_method_values():
         s.alpha = 1.0
 
 
-def test_hash_is_12_hex_stable_and_changes_with_every_setting():
+def test_cache_key_is_12_hex_stable_and_changes_with_every_setting():
+    # The cache key covers the settings (PreprocessSettings.settings_hash was dead code, removed).
+    identity = input_identity(DatasetIndex("casme2", ("a", "b"), []))
     base = PreprocessSettings()
-    assert re.fullmatch(r"[0-9a-f]{12}", base.settings_hash())
-    assert PreprocessSettings(alpha=20).settings_hash() == base.settings_hash()  # int 20 == float 20.0
+    assert re.fullmatch(r"[0-9a-f]{12}", cache_key(base, identity))
+    assert cache_key(PreprocessSettings(alpha=20), identity) == cache_key(base, identity)  # int 20 == float 20.0
     assert PreprocessSettings.from_dict(base.to_dict()) == base
     changed = dict(alpha=10.0, levels=3, f_lo=0.5, f_hi=3.0, order=2, frames=8, motion_output="band", size=112)
-    hashes = {PreprocessSettings(**{k: v}).settings_hash() for k, v in changed.items()}
-    assert len(hashes) == len(changed) and base.settings_hash() not in hashes
+    keys = {cache_key(PreprocessSettings(**{k: v}), identity) for k, v in changed.items()}
+    assert len(keys) == len(changed) and cache_key(base, identity) not in keys
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import json
 
-from train import demo
+from mpt import demo
 
 
 def test_demo_pipeline_end_to_end_at_toy_size(tmp_path, monkeypatch, capsys):

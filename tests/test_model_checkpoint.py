@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from mpt_core.compat import import_timm
+from mpt_core.model.checkpoint import read_checkpoint_file, write_checkpoint_file
 from mpt_core.model import (CheckpointError, ModelSettings, build_model, load_checkpoint, save_checkpoint,
                             trainable_state_dict)
 
@@ -45,17 +46,18 @@ def logits(model):
 @pytest.mark.parametrize("variant", ["mpt", "vpt-deep", "full-ft"])
 def test_round_trip_reproduces_logits(tmp_path, variant):
     model = trained(variant)
-    path = save_checkpoint(tmp_path / "fold0.pt", model, fold=0, subject="sub01", metrics={"acc": 0.5})
+    path = save_checkpoint(tmp_path / "fold0.safetensors", model, fold=0, subject="sub01", metrics={"acc": 0.5})
     loaded, extra = load_checkpoint(path)
     assert extra == {"fold": 0, "subject": "sub01", "metrics": {"acc": 0.5}}
     assert loaded.settings == model.settings
     assert torch.equal(logits(loaded), logits(model))
 
-    state = torch.load(path, weights_only=True)
+    tensors, header = read_checkpoint_file(path)
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-    assert set(state["state_dict"]) == trainable
+    assert set(tensors) == trainable
+    assert header["settings"] == model.settings.to_dict() and header["extra"]["subject"] == "sub01"
     if variant != "full-ft":
-        assert not any(".base_block." in k or k.startswith("vit.pos_embed") for k in state["state_dict"])
+        assert not any(".base_block." in k or k.startswith("vit.pos_embed") for k in tensors)
 
 
 def test_checkpoint_is_small_and_holds_only_trainable_weights(tmp_path):
@@ -64,8 +66,8 @@ def test_checkpoint_is_small_and_holds_only_trainable_weights(tmp_path):
     n_trainable = sum(v.numel() for v in sd.values())
     n_all = sum(p.numel() for p in model.parameters())
     assert n_trainable == sum(p.numel() for p in model.parameters() if p.requires_grad) < n_all / 3
-    path = save_checkpoint(tmp_path / "c.pt", model)
-    assert path.stat().st_size < 4 * n_trainable + 200_000  # float32 weights + pickling overhead
+    path = save_checkpoint(tmp_path / "c.safetensors", model)
+    assert path.stat().st_size < 4 * n_trainable + 200_000  # float32 weights + the JSON header
 
 
 def test_round_trip_with_a_weights_file(tmp_path):
@@ -75,7 +77,7 @@ def test_round_trip_with_a_weights_file(tmp_path):
     weights = tmp_path / "vit.safetensors"
     save_file(dict(src.state_dict()), str(weights))
     model = trained("mpt", weights=weights)
-    path = save_checkpoint(tmp_path / "c.pt", model)
+    path = save_checkpoint(tmp_path / "c.safetensors", model)
     loaded, _ = load_checkpoint(path)  # finds the recorded weights file
     assert torch.equal(logits(loaded), logits(model))
 
@@ -90,26 +92,29 @@ def test_round_trip_with_a_weights_file(tmp_path):
 
 def test_keys_must_be_exactly_the_trainable_ones(tmp_path):
     model = trained("mpt")
-    path = save_checkpoint(tmp_path / "c.pt", model)
-    state = torch.load(path, weights_only=True)
+    path = save_checkpoint(tmp_path / "c.safetensors", model)
+    sd, state = read_checkpoint_file(path)
 
-    extra_key = dict(state, state_dict={**state["state_dict"], "vit.norm.weight": model.vit.norm.weight.detach()})
-    torch.save(extra_key, tmp_path / "frozen_present.pt")
+    def write(name, tensors, header):
+        return write_checkpoint_file(tmp_path / name, tensors, header)
+
+    write("frozen_present.safetensors", {**sd, "vit.norm.weight": model.vit.norm.weight.detach()}, state)
     with pytest.raises(CheckpointError, match="frozen keys present.*vit.norm.weight"):
-        load_checkpoint(tmp_path / "frozen_present.pt")
+        load_checkpoint(tmp_path / "frozen_present.safetensors")
 
-    missing = dict(state, state_dict={k: v for k, v in state["state_dict"].items() if k != "head.bias"})
-    torch.save(missing, tmp_path / "missing.pt")
+    write("missing.safetensors", {k: v for k, v in sd.items() if k != "head.bias"}, state)
     with pytest.raises(CheckpointError, match="trainable keys missing.*head.bias"):
-        load_checkpoint(tmp_path / "missing.pt")
+        load_checkpoint(tmp_path / "missing.safetensors")
 
-    bad_settings = dict(state, settings={**state["settings"], "dropout": 0.1})
-    torch.save(bad_settings, tmp_path / "settings.pt")
+    write("settings.safetensors", sd, dict(state, settings={**state["settings"], "dropout": 0.1}))
     with pytest.raises(CheckpointError, match="bad settings.*unknown model setting.*dropout"):
-        load_checkpoint(tmp_path / "settings.pt")
+        load_checkpoint(tmp_path / "settings.safetensors")
 
     with pytest.raises(CheckpointError, match="checkpoint not found"):
-        load_checkpoint(tmp_path / "none.pt")
-    torch.save({"model": {}}, tmp_path / "foreign.pt")
+        load_checkpoint(tmp_path / "none.safetensors")
+    write("foreign.safetensors", {"w": torch.zeros(2)}, {"model": {}})
     with pytest.raises(CheckpointError, match="not an mpt checkpoint"):
-        load_checkpoint(tmp_path / "foreign.pt")
+        load_checkpoint(tmp_path / "foreign.safetensors")
+    torch.save({"model": {}}, tmp_path / "pickle.pt")  # a pickle is refused, never unpickled
+    with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+        load_checkpoint(tmp_path / "pickle.pt")

@@ -97,7 +97,7 @@ def test_bad_arguments_are_errors(tmp_path):
 
 
 def test_cli_writes_reuses_and_refuses_other_settings(tmp_path):
-    from mpt_core.cli import app
+    from mpt.cli import app
 
     runner = CliRunner()
     args = ["synth", str(tmp_path), "--subjects", "2", "--clips-per-subject", "2", "--size", "48", "--jobs", "1"]
@@ -109,6 +109,6 @@ def test_cli_writes_reuses_and_refuses_other_settings(tmp_path):
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and coding.stat().st_mtime_ns == stamp  # reused, not rewritten
     other = runner.invoke(app, args[:-2] + ["--seed", "1"])
-    assert other.exit_code == 2 and "--overwrite" in other.output
+    assert other.exit_code == 1 and other.stderr.startswith("error: ") and "--overwrite" in other.stderr
     replaced = runner.invoke(app, args[:-2] + ["--seed", "1", "--overwrite"])
     assert replaced.exit_code == 0, replaced.output

@@ -42,11 +42,14 @@ def write_cache(directory, *, subjects=("sub01", "sub02", "sub03"), per_subject=
         f.create_dataset("clip", data=np.array([f"EP{i:02d}_01" for i in range(n)], dtype=object), dtype=str_dt)
         for name in ("onset", "apex", "offset", "n_frames"):
             f.create_dataset(name, data=np.full(n, 20 if name != "apex" else -1, dtype=np.int64))
+        for name in ("source", "au", "emotion", "face"):
+            f.create_dataset(name, data=np.array(["casme2" if name == "source" else ""] * n, dtype=object), dtype=str_dt)
         f.attrs["settings"] = json.dumps(settings)
         f.attrs["classes"] = json.dumps(list(classes))
         f.attrs["dataset"] = "casme2"
         f.attrs["mpt_version"] = "0.1.0"
-        f.attrs["settings_hash"] = digest
+        f.attrs["cache_key"] = digest
+        f.attrs["format"] = 2
         f.attrs["complete"] = bool(complete)
     return path
 
@@ -58,7 +61,7 @@ def test_fabricated_cache_follows_the_schema(tmp_path):
         assert f["motion"].dtype == np.uint8 and f["motion"].shape == (12, 16, 32, 32, 3)
         assert f["label"].dtype == np.int64
         assert json.loads(f.attrs["classes"]) == CLASSES
-    from preprocess.cache import read_cache_meta
+    from mpt_core.cache import read_cache_meta
 
     meta = read_cache_meta(path)
     assert meta.n_clips == 12 and tuple(meta.classes) == tuple(CLASSES)

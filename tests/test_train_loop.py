@@ -6,8 +6,18 @@ from sklearn.metrics import accuracy_score, f1_score, recall_score
 from test_train_helpers import CLASSES, write_cache
 
 from train import loop
-from train.loop import NonFiniteLoss, run_loso
+from train.loop import NonFiniteLoss
+from train.loop import run_loso as _run_loso
+from train.report import write_report
+from train.runs import RunFolder
 from train.settings import TrainSettings
+
+
+def run_loso(*args, **kwargs):
+    """Train, then write the report (run_loso returns the folder; its caller writes the report)."""
+    run = _run_loso(*args, **kwargs)
+    write_report(run)
+    return run
 
 
 def _model(**kw):
@@ -45,7 +55,7 @@ def test_two_fold_run_writes_every_output(full_run, cache):
     for name in ("config.json", "results.json", "summary.md", "confusion.png", "curves.png"):
         assert (full_run / name).stat().st_size > 0, name
     config = json.loads((full_run / "config.json").read_text())
-    assert config["cache"] == str(cache.resolve()) and len(config["cache_settings_hash"]) == 12
+    assert config["cache"] == str(cache.resolve()) and len(config["cache_key"]) == 12
     assert config["train"]["epochs"] == 3 and config["model"]["variant"] == "mpt"
     labels, preds = [], []
     for subject in ("sub01", "sub02"):
@@ -57,7 +67,7 @@ def test_two_fold_run_writes_every_output(full_run, cache):
         assert rec["seconds"]["train"] > 0
         labels += rec["labels"]
         preds += rec["predictions"]
-        model, extra = load_checkpoint(full_run / "folds" / f"{subject}.pt")
+        model, extra = load_checkpoint(full_run / "folds" / f"{subject}.safetensors")
         assert extra["subject"] == subject
         assert not (full_run / "folds" / f"{subject}.partial.pt").exists()
     res = json.loads((full_run / "results.json").read_text())
@@ -79,20 +89,20 @@ def test_same_seed_same_results_other_seed_differs(full_run, cache, tmp_path):
 
 
 def test_resume_after_kill_gives_identical_metrics(full_run, cache, tmp_path, monkeypatch):
-    real_save = loop._save_partial
+    real_save = RunFolder.save_partial
 
     class Killed(Exception):
         pass
 
-    def save_then_die(path, state):  # the process dies right after fold 2 saved its epoch 2
-        real_save(path, state)
-        if path.name == "sub02.partial.pt" and state["epoch"] == 2:
+    def save_then_die(self, name, state):  # the process dies right after fold 2 saved its epoch 2
+        real_save(self, name, state)
+        if name == "sub02" and state["epoch"] == 2:
             raise Killed
 
-    monkeypatch.setattr(loop, "_save_partial", save_then_die)
+    monkeypatch.setattr(RunFolder, "save_partial", save_then_die)
     with pytest.raises(Killed):
         run_loso(cache, train_settings=TS, model_settings=_model(), out=tmp_path / "r", progress=False)
-    monkeypatch.setattr(loop, "_save_partial", real_save)
+    monkeypatch.setattr(RunFolder, "save_partial", real_save)
     assert (tmp_path / "r/folds/sub01.json").exists() and (tmp_path / "r/folds/sub02.partial.pt").exists()
     done_before = (tmp_path / "r/folds/sub01.json").stat().st_mtime_ns
 
@@ -123,7 +133,7 @@ def test_resume_refuses_other_classes_or_settings(full_run, tmp_path):
 
 
 def test_incomplete_cache_is_refused(tmp_path):
-    from preprocess.cache import CacheError
+    from mpt_core.cache import CacheError
 
     bad = write_cache(tmp_path, complete=False)
     with pytest.raises(CacheError, match=bad.name):
@@ -150,20 +160,20 @@ def test_non_finite_loss_names_fold_and_step(cache, tmp_path, monkeypatch):
 def test_cli_train_and_report(full_run, tmp_path):
     from typer.testing import CliRunner
 
-    from mpt_core.cli import app
+    from mpt.cli import app
 
     r = CliRunner().invoke(app, ["report", str(full_run), str(full_run)])
     assert r.exit_code == 0, r.output
     assert r.output.count(f"| {full_run} | mpt | vit_tiny_patch16_224 | 2 | 3 |") == 2
     bad = write_cache(tmp_path, complete=False)
     r = CliRunner().invoke(app, ["train", "--cache", str(bad), "--out", str(tmp_path / "x"), "--device", "cpu"])
-    assert r.exit_code == 2 and "complete" in r.output
+    assert r.exit_code == 1 and r.stderr.startswith("error: ") and "complete" in r.stderr
 
 
 def test_cli_train_one_fold_by_subject(cache, tmp_path):
     from typer.testing import CliRunner
 
-    from mpt_core.cli import app
+    from mpt.cli import app
 
     args = ["train", "--cache", str(cache), "--fold", "sub02", "--epochs", "1", "--batch-size", "4", "--device", "cpu",
             "--backbone", "vit_tiny_patch16_224", "--depth", "1", "--img-size", "32", "--no-flip", "--no-progress",

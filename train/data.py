@@ -62,17 +62,19 @@ class ClipSource:
 
     def __init__(self, path: str | Path, *, device: torch.device | str = "cpu",
                  memory_budget_gb: float = 4.0, chunk_clips: int = 64, prefetch: int = 2):
+        from mpt_core.cache import cache_index, open_cache
+
         self.path = Path(path)
         self.device = torch.device(device)
         self.chunk_clips = chunk_clips
         self.prefetch = prefetch
-        with h5py.File(self.path, "r") as f:
-            for name in ("rank", "motion", "label", "subject", "clip"):
-                if name not in f:
-                    raise ValueError(f"{self.path}: cache has no dataset {name!r}")
-            self.labels = f["label"][:].astype(np.int64)
-            self.subjects = np.array([_text(s) for s in f["subject"][:]])
-            self.clips = np.array([_text(s) for s in f["clip"][:]])
+        with open_cache(self.path) as f:  # the one open of the cache: checks, clip table, arrays
+            self.index = cache_index(f)
+            self.meta = self.index.meta
+            self.classes = self.meta.classes
+            self.labels = self.index.labels
+            self.subjects = self.index.subjects
+            self.clips = self.index.clips
             self.nbytes = f["rank"].size * f["rank"].dtype.itemsize + f["motion"].size * f["motion"].dtype.itemsize
             self.resident = self.nbytes <= memory_budget_gb * 1024**3
             if self.resident:
@@ -152,10 +154,6 @@ def _prefetched(path: Path, rows: np.ndarray, step: int, prefetch: int):
     finally:
         stop.set()
         thread.join()
-
-
-def _text(s) -> str:
-    return s.decode() if isinstance(s, bytes) else str(s)
 
 
 def _torch_dtype(dtype: np.dtype) -> torch.dtype:

@@ -1,40 +1,33 @@
-"""Leave-one-subject-out training (METHOD.md section 3): ``run_loso`` and its run folder.
+"""Leave-one-subject-out training (METHOD.md section 3): ``run_loso`` into a run folder (``runs.py``).
 
 Per fold: a fresh model (seeded with ``seed + fold index``), Adam on the trainable parameters
 only, cross-entropy, a fixed number of epochs, then one evaluation of the **last** epoch on the
-held-out subject. Nothing is selected by looking at the test subject.
+held-out subject. Nothing is selected by looking at the test subject. Optionally (``final``) one
+more model on every clip, seeded with ``seed + number of folds``, with the same settings and epoch
+count: the model ``mpt predict`` applies by default; it has no test set and is never in the metrics.
 
-Run folder::
-
-    config.json              every setting, the cache path and its settings hash
-    folds/<subject>.json     predictions, labels, probabilities, clips, loss curve, timing (= fold done)
-    folds/<subject>.pt       trainable weights only (mpt_core.model.save_checkpoint)
-    folds/<subject>.partial.pt  while a fold runs: trainable weights + Adam state + RNG states
-                                after each epoch, so --resume continues from the last epoch
-    results.json, summary.md, confusion.png, curves.png   (train/report.py)
+The cache is opened once (``ClipSource``). ``run_loso`` returns the run folder; the caller writes
+the report (``train/report.py``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
+import shutil
 import time
 import warnings
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
-
-from mpt_core.fileio import atomic_write
 
 from .data import ClipSource, random_hflip
 from .folds import Fold, loso_folds, select_folds
+from .runs import FINAL, RunFolder, make_config, rng_state, set_rng_state
 from .settings import TrainSettings
-from .step import predict, train_step
-
-# Settings that change how fast a run goes but not its numbers: a resumed run may change them.
-_RESUMABLE_CHANGES = {"device", "memory_budget_gb", "chunk_clips", "prefetch"}
+from .step import predict, resolve_precision, train_step
 
 
 class NonFiniteLoss(RuntimeError):
@@ -43,51 +36,12 @@ class NonFiniteLoss(RuntimeError):
 
 # helpers
 
-def write_json(path: Path, obj) -> None:
-    atomic_write(path, lambda p: p.write_text(json.dumps(obj, indent=1) + "\n"))
-
-
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} requested but CUDA is not available; use --device cpu")
     return torch.device(name)
-
-
-def make_config(meta, train: TrainSettings, model_settings, weights) -> dict:
-    return {
-        "cache": str(Path(meta.path).resolve()),
-        "cache_settings_hash": meta.settings_hash,
-        "dataset": meta.dataset,
-        "classes": list(meta.classes),
-        "n_clips": meta.n_clips,
-        "cache_settings": meta.settings,
-        "train": train.to_dict(),
-        "model": asdict(model_settings),
-        "weights": str(Path(weights).resolve()) if weights else None,
-        "torch": torch.__version__,
-    }
-
-
-def check_resume(old: dict, new: dict, path: Path) -> None:
-    """Refuse to continue a run with another cache, other classes or other settings."""
-    if old["classes"] != new["classes"]:
-        raise ValueError(f"{path}: the run used classes {old['classes']}, the cache {new['cache']} "
-                         f"has {new['classes']}; resume with the run's cache or use another --out")
-    if old["cache_settings_hash"] != new["cache_settings_hash"]:
-        raise ValueError(f"{path}: the run used a cache with settings hash {old['cache_settings_hash']}, "
-                         f"{new['cache']} has {new['cache_settings_hash']}; resume with the same cache "
-                         "or use another --out")
-    diffs = [f"model.{k}: {old['model'].get(k)!r} -> {v!r}" for k, v in new["model"].items()
-             if old["model"].get(k) != v]
-    diffs += [f"train.{k}: {old['train'].get(k)!r} -> {v!r}" for k, v in new["train"].items()
-              if k not in _RESUMABLE_CHANGES and old["train"].get(k) != v]
-    if old.get("weights") != new["weights"]:
-        diffs.append(f"weights: {old.get('weights')!r} -> {new['weights']!r}")
-    if diffs:
-        raise ValueError(f"{path}: --resume with settings that differ from the run's config.json "
-                         f"({'; '.join(diffs)}); use the same options or another --out")
 
 
 def load_trainable(model: torch.nn.Module, state: dict, where: Path) -> None:
@@ -98,56 +52,87 @@ def load_trainable(model: torch.nn.Module, state: dict, where: Path) -> None:
                          f"missing trainable {sorted(trainable & set(missing))[:5]})")
 
 
-def _rng_state(gen: torch.Generator) -> dict:
-    state = {"torch": torch.get_rng_state(), "generator": gen.get_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
+def build_fold_model(model_settings, weights, seed: int, device: torch.device):
+    """The fold's fresh model: its trainable parts drawn from ``seed``, the frozen backbone shared."""
+    from mpt_core.model import build_model
 
-
-def _set_rng_state(state: dict, gen: torch.Generator) -> None:
-    torch.set_rng_state(state["torch"])
-    gen.set_state(state["generator"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _save_partial(path: Path, state: dict) -> None:
-    atomic_write(path, lambda p: torch.save(state, p))
-
-
-# the fold
-
-def train_fold(fold: Fold, source: ClipSource, *, settings: TrainSettings, model_settings, weights,
-               device: torch.device, folds_dir: Path, n_folds: int, progress: bool = True) -> dict:
-    """Train one fold (resuming from its partial checkpoint if there is one) and evaluate it."""
-    from mpt_core.model import build_model, parameter_counts, save_checkpoint, trainable_state_dict
-
-    seed = settings.seed + fold.index
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)  # shuffling and flips
     with warnings.catch_warnings():  # run_loso says once that the backbone is random
         warnings.filterwarnings("ignore", message="no weights file given")
-        model = build_model(model_settings, weights=weights).to(device)
+        return build_model(model_settings, weights=weights).to(device)
+
+
+def final_fold(n_clips: int, n_folds: int) -> Fold:
+    """The final model's "fold": every clip trains, none is held out; seeded after the LOSO folds."""
+    return Fold(n_folds, FINAL, np.arange(n_clips), np.arange(0))
+
+
+def fold_record(fold: Fold, source: ClipSource, settings: TrainSettings, *, probs, losses, seconds,
+                eval_seconds, counts, fold_batch: int) -> dict:
+    labels = source.labels[fold.test]
+    preds = probs.argmax(1) if len(probs) else torch.zeros(0, dtype=torch.long)
+    return {
+        "subject": fold.subject, "index": fold.index, "epochs": settings.epochs,
+        "clips": source.clips[fold.test].tolist(), "rows": fold.test.tolist(),
+        "labels": labels.tolist(), "predictions": preds.tolist(), "probabilities": probs.tolist(),
+        "accuracy": float((preds.numpy() == labels).mean()) if len(labels) else None,
+        "loss_curve": losses, "train_clips": len(fold.train), "test_clips": len(fold.test),
+        "seconds": {"train": seconds, "eval": eval_seconds},
+        "train_clips_per_s": len(fold.train) * settings.epochs / seconds if seconds else None,
+        "parameters": counts, "precision": settings.precision, "fold_batch": fold_batch,
+    }
+
+
+def save_fold_weights(run: RunFolder, fold: Fold, model, settings: TrainSettings, record: dict) -> None:
+    from mpt_core.model import save_checkpoint
+
+    save_checkpoint(run.weights_path(fold.name), model, fold=fold.index, subject=fold.subject,
+                    epochs=settings.epochs, accuracy=record["accuracy"], precision=settings.precision,
+                    final=fold.subject == FINAL)
+
+
+def evaluate_fold(model, fold: Fold, source: ClipSource, settings: TrainSettings) -> tuple[torch.Tensor, float]:
+    t0 = time.perf_counter()
+    batches = [predict(model, b.image, b.motion, settings.precision).cpu()
+               for b in source.batches(fold.test, settings.eval_batch_size)]
+    probs = torch.cat(batches) if batches else torch.zeros(0, len(source.classes))
+    return probs, time.perf_counter() - t0
+
+
+def non_finite(fold: Fold, n_folds: int, loss: float, epoch: int, step: int, steps_per_epoch: int) -> NonFiniteLoss:
+    return NonFiniteLoss(f"fold {fold.index + 1}/{n_folds} (index {fold.index}, subject {fold.subject}): "
+                         f"loss is {loss} at epoch {epoch + 1}, step {step + 1} (global step "
+                         f"{epoch * steps_per_epoch + step + 1}); try a lower --lr")
+
+
+# one fold
+
+def train_fold(fold: Fold, source: ClipSource, *, settings: TrainSettings, model_settings, weights,
+               device: torch.device, run: RunFolder, n_folds: int, progress: bool = True) -> dict:
+    """Train one fold (resuming from its partial checkpoint if there is one) and evaluate it."""
+    from mpt_core.model import parameter_counts, trainable_state_dict
+
+    seed = settings.seed + fold.index
+    model = build_fold_model(model_settings, weights, seed, device)
+    gen = torch.Generator().manual_seed(seed)  # shuffling and flips
     params = [p for p in model.parameters() if p.requires_grad]
     counts = parameter_counts(model)
-    print(f"fold {fold.index + 1}/{n_folds} [{fold.subject}] train {len(fold.train)} clips, test "
+    print(f"{_label(fold, n_folds)} train {len(fold.train)} clips, test "
           f"{len(fold.test)} | trainable params: {counts['trainable']:,} || all params: {counts['total']:,} "
           f"|| trainable%: {100 * counts['trainable'] / counts['total']:.4f}", flush=True)
     optimizer = torch.optim.Adam(params, lr=settings.lr)
 
-    partial = folds_dir / f"{fold.name}.partial.pt"
     start, losses, seconds = 0, [], 0.0
-    if partial.exists():
-        ck = torch.load(partial, map_location="cpu", weights_only=False)
-        load_trainable(model, ck["trainable"], partial)
+    ck = run.load_partial(fold.name)
+    if ck is not None:
+        load_trainable(model, ck["trainable"], run.partial_path(fold.name))
         optimizer.load_state_dict(ck["optimizer"])
-        _set_rng_state(ck["rng"], gen)
+        set_rng_state(ck["rng"], gen)
         start, losses, seconds = ck["epoch"], ck["losses"], ck["seconds"]
-        print(f"  resuming fold {fold.subject} after epoch {start}", flush=True)
+        print(f"  resuming {fold.subject} after epoch {start}", flush=True)
 
     steps_per_epoch = math.ceil(len(fold.train) / settings.batch_size)
-    bar = _Bar(f"fold {fold.subject}", settings.epochs * steps_per_epoch, start * steps_per_epoch, progress)
+    bar = Bar(f"fold {fold.subject}", settings.epochs * steps_per_epoch, start * steps_per_epoch, progress)
     for epoch in range(start, settings.epochs):
         t0 = time.perf_counter()
         order = fold.train[torch.randperm(len(fold.train), generator=gen).numpy()]
@@ -156,47 +141,35 @@ def train_fold(fold: Fold, source: ClipSource, *, settings: TrainSettings, model
             image, motion = b.image, b.motion
             if settings.flip:
                 image, motion, _ = random_hflip(image, motion, gen)
-            loss = train_step(model, optimizer, image, motion, b.label).item()
+            loss = train_step(model, optimizer, image, motion, b.label, settings.precision).item()
             if not math.isfinite(loss):
                 bar.close()
-                raise NonFiniteLoss(f"fold {fold.index + 1}/{n_folds} (index {fold.index}, subject {fold.subject}): "
-                                    f"loss is {loss} at epoch "
-                                    f"{epoch + 1}, step {step + 1} (global step {epoch * steps_per_epoch + step + 1}); "
-                                    "try a lower --lr")
+                raise non_finite(fold, n_folds, loss, epoch, step, steps_per_epoch)
             total += loss * len(b.rows)
             seen += len(b.rows)
             bar.advance(loss, seen / (time.perf_counter() - t0), epoch + 1, settings.epochs)
         losses.append(total / seen)
         seconds += time.perf_counter() - t0
-        _save_partial(partial, {"epoch": epoch + 1, "trainable": trainable_state_dict(model),
-                                "optimizer": optimizer.state_dict(), "rng": _rng_state(gen),
-                                "losses": losses, "seconds": seconds})
+        run.save_partial(fold.name, {"epoch": epoch + 1, "trainable": trainable_state_dict(model),
+                                     "optimizer": optimizer.state_dict(), "rng": rng_state(gen),
+                                     "losses": losses, "seconds": seconds})
     bar.close()
 
-    t0 = time.perf_counter()
-    probs = torch.cat([predict(model, b.image, b.motion).cpu()
-                       for b in source.batches(fold.test, settings.eval_batch_size)])
-    eval_seconds = time.perf_counter() - t0
-    preds = probs.argmax(1)
-    labels = source.labels[fold.test]
-    record = {
-        "subject": fold.subject, "index": fold.index, "epochs": settings.epochs,
-        "clips": source.clips[fold.test].tolist(), "rows": fold.test.tolist(),
-        "labels": labels.tolist(), "predictions": preds.tolist(), "probabilities": probs.tolist(),
-        "accuracy": float((preds.numpy() == labels).mean()),
-        "loss_curve": losses, "train_clips": len(fold.train), "test_clips": len(fold.test),
-        "seconds": {"train": seconds, "eval": eval_seconds},
-        "train_clips_per_s": len(fold.train) * settings.epochs / seconds if seconds else None,
-        "parameters": counts,
-    }
-    save_checkpoint(folds_dir / f"{fold.name}.pt", model, fold=fold.index, subject=fold.subject,
-                    accuracy=record["accuracy"], epochs=settings.epochs)
-    write_json(folds_dir / f"{fold.name}.json", record)  # written last: marks the fold as done
-    partial.unlink(missing_ok=True)
+    probs, eval_seconds = evaluate_fold(model, fold, source, settings)
+    record = fold_record(fold, source, settings, probs=probs, losses=losses, seconds=seconds,
+                         eval_seconds=eval_seconds, counts=counts, fold_batch=1)
+    save_fold_weights(run, fold, model, settings, record)
+    run.finish(fold.name, record)  # written last: marks the fold as done
     return record
 
 
-class _Bar:
+def _label(fold: Fold, n_folds: int) -> str:
+    if fold.subject == FINAL:
+        return "final model (every clip)"
+    return f"fold {fold.index + 1}/{n_folds} [{fold.subject}]"
+
+
+class Bar:
     """A rich progress bar with loss and clips/s (silent when ``enabled`` is False)."""
 
     def __init__(self, name: str, total: int, completed: int, enabled: bool):
@@ -224,57 +197,60 @@ class _Bar:
 # the run
 
 def run_loso(cache, *, train_settings: TrainSettings, model_settings, out, folds="all", weights=None,
-             resume: bool = False, progress: bool = True) -> Path:
-    """Train and evaluate the chosen LOSO folds of ``cache`` into the run folder ``out``.
+             resume: bool = False, progress: bool = True, final: bool = False, final_only: bool = False) -> Path:
+    """Train and evaluate the chosen LOSO folds of ``cache`` into the run folder ``out``; with
+    ``final`` (or ``final_only``, which skips the folds) also the model on every clip.
 
     ``model_settings.num_classes`` and ``frames`` are taken from the cache. Finished folds of a
     resumed run are not recomputed; an unfinished one continues from its last saved epoch.
-    Returns the run folder.
+    Returns the run folder (the caller writes the report).
     """
-    from preprocess.cache import read_cache_meta
+    run = RunFolder(out)
+    created = not run.path.exists()
+    run.lock()  # a second mpt train into the same folder stops here
+    try:
+        device = resolve_device(train_settings.device)
+        source = ClipSource(cache, device=device, memory_budget_gb=train_settings.memory_budget_gb,
+                            chunk_clips=train_settings.chunk_clips, prefetch=train_settings.prefetch)
+        meta = source.meta
+        model_settings = replace(model_settings, num_classes=len(meta.classes), frames=meta.frames)
+        train_settings = replace(train_settings, precision=resolve_precision(train_settings.precision, device))
+        config = make_config(meta, train_settings, model_settings, weights, folds=not final_only,
+                             final=final or final_only)
+        run.start(config, resume=resume)
+        _train(run, source, train_settings, model_settings, weights, device, folds=folds,
+               loso=not final_only, final=final or final_only, progress=progress)
+    except BaseException:
+        run.unlock()
+        if created and not run.config_path.exists():  # failed before writing anything: leave no folder
+            shutil.rmtree(run.path, ignore_errors=True)
+        raise
+    run.unlock()
+    return run.path
 
-    from .report import write_report
 
-    meta = read_cache_meta(cache)  # raises CacheError for a missing or incomplete cache
-    model_settings = replace(model_settings, num_classes=len(meta.classes), frames=_motion_frames(meta.path))
-    out = Path(out)
-    folds_dir = out / "folds"
-    config = make_config(meta, train_settings, model_settings, weights)
-    if (out / "config.json").exists():
-        if not resume:
-            raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-        check_resume(json.loads((out / "config.json").read_text()), config, out / "config.json")
-    folds_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out / "config.json", config)
-
-    device = resolve_device(train_settings.device)
+def _train(run, source, train_settings, model_settings, weights, device, *, folds, loso, final, progress):
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(train_settings.deterministic, warn_only=True)
     try:
-        source = ClipSource(meta.path, device=device, memory_budget_gb=train_settings.memory_budget_gb,
-                            chunk_clips=train_settings.chunk_clips, prefetch=train_settings.prefetch)
         all_folds = loso_folds(source.subjects)
-        chosen = select_folds(all_folds, folds)
+        chosen = select_folds(all_folds, folds) if loso else []
+        if final:
+            chosen = chosen + [final_fold(len(source), len(all_folds))]
         mode = "resident on the device" if source.resident else "streamed from disk"
-        print(f"cache {meta.path} ({meta.n_clips} clips, {len(all_folds)} subjects, "
-              f"{source.nbytes / 1e9:.2f} GB, {mode}); device {device}; {len(chosen)} fold(s); backbone "
-              f"{model_settings.backbone} {'weights ' + str(weights) if weights else 'RANDOM (no --weights given)'}",
-              flush=True)
+        print(f"cache {source.meta.path} ({source.meta.n_clips} clips, {len(all_folds)} subjects, "
+              f"{source.nbytes / 1e9:.2f} GB, {mode}); device {device}, {train_settings.precision}; "
+              f"{len(chosen)} model(s) to train; backbone {model_settings.backbone} "
+              f"{'weights ' + str(weights) if weights else 'RANDOM (no --weights given)'}", flush=True)
+        todo = []
         for fold in chosen:
-            if (folds_dir / f"{fold.name}.json").exists():
-                print(f"fold {fold.index + 1}/{len(all_folds)} [{fold.subject}] already done, skipped", flush=True)
-                continue
+            if run.is_done(fold.name):
+                print(f"{_label(fold, len(all_folds))} already done, skipped", flush=True)
+            else:
+                todo.append(fold)
+        for fold in todo:
             train_fold(fold, source, settings=train_settings, model_settings=model_settings, weights=weights,
-                       device=device, folds_dir=folds_dir, n_folds=len(all_folds), progress=progress)
+                       device=device, run=run, n_folds=len(all_folds), progress=progress)
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
-    write_report(out)
-    return out
-
-
-def _motion_frames(path) -> int:
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        return int(f["motion"].shape[1])

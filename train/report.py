@@ -7,24 +7,38 @@ the folder.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from .metrics import evaluate
+from .runs import RunFolder, write_json
 
 
 def load_run(run_dir) -> tuple[dict, list[dict]]:
-    run_dir = Path(run_dir)
-    cfg_path = run_dir / "config.json"
-    if not cfg_path.is_file():
-        raise FileNotFoundError(f"{run_dir}: not a run folder (no config.json)")
-    config = json.loads(cfg_path.read_text())
-    folds = [json.loads(p.read_text()) for p in sorted((run_dir / "folds").glob("*.json"))]
+    run = RunFolder(run_dir)
+    config = run.config()
+    folds = run.fold_records()
     if not folds:
         raise ValueError(f"{run_dir}: no finished folds (folds/*.json) to report")
-    return config, sorted(folds, key=lambda f: f["index"])
+    return config, folds
+
+
+def per_dataset(config: dict, folds: list[dict]) -> dict | None:
+    """Each source corpus's metrics on its own pooled predictions, for composite caches (MEGC2019:
+    the MEGC protocol and MEB report UF1/UAR on CASME II, SAMM and SMIC as well as the whole)."""
+    sources = [str(r["subject"]).split("/", 1)[0] if "/" in str(r["subject"]) else config["dataset"]
+               for r in folds]
+    if len(set(sources)) < 2:
+        return None
+    out = {}
+    for name in sorted(set(sources)):
+        mine = [r for r, s in zip(folds, sources) if s == name]
+        labels = np.concatenate([r["labels"] for r in mine]).astype(int)
+        preds = np.concatenate([r["predictions"] for r in mine]).astype(int)
+        ev = evaluate(labels, preds, config["classes"])
+        out[name] = {"clips": int(len(labels)), "accuracy": ev["accuracy"], "uf1": ev["uf1"], "uar": ev["uar"]}
+    return out
 
 
 def results(config: dict, folds: list[dict]) -> dict:
@@ -49,6 +63,7 @@ def results(config: dict, folds: list[dict]) -> dict:
         "dataset": config["dataset"],
         "clips": int(len(labels)),
         "seconds": float(sum(f["seconds"]["train"] + f["seconds"]["eval"] for f in folds)),
+        **({"per_dataset": parts} if (parts := per_dataset(config, folds)) else {}),
     }
 
 
@@ -115,6 +130,7 @@ def summary_markdown(config: dict, res: dict) -> str:
         "(no epoch or setting was chosen on a test subject).",
         f"Secondary, per-subject mean over folds: Acc {100 * res['per_subject_mean']['accuracy']:.2f} %, "
         f"F1 {100 * res['per_subject_mean']['uf1']:.2f} %, UAR {100 * res['per_subject_mean']['uar']:.2f} %.",
+        *_megc_table(res),
         "",
         "| class | clips | precision | recall | F1 |",
         "|---|---|---|---|---|",
@@ -123,17 +139,33 @@ def summary_markdown(config: dict, res: dict) -> str:
         lines.append(f"| {c} | {v['support']} | {100 * v['precision']:.1f} | {100 * v['recall']:.1f} | {100 * v['f1']:.1f} |")
     settings = {**{f"model.{k}": v for k, v in m.items()}, **{f"train.{k}": v for k, v in t.items()},
                 "weights": config.get("weights") or "none (random backbone)",
-                "cache": config["cache"], "cache settings hash": config["cache_settings_hash"]}
+                "cache": config["cache"], "cache key": config["cache_key"]}
     lines += ["", "Settings:", "", "| setting | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in settings.items()]
     lines += ["", f"Compute: {res['seconds']:.0f} s of training + evaluation. Plots: confusion.png, curves.png.", ""]
     return "\n".join(lines)
 
 
+def _megc_table(res: dict) -> list[str]:
+    """The MEGC layout: the full composite, then each part (SMIC, CASME II, SAMM), UF1 and UAR."""
+    parts = res.get("per_dataset")
+    if not parts:
+        return []
+    order = [p for p in ("smic", "casme2", "samm") if p in parts] + sorted(set(parts) - {"smic", "casme2", "samm"})
+    head = "| | full | " + " | ".join(_PART_NAMES.get(p, p) for p in order) + " |"
+    rule = "|---|---|" + "---|" * len(order)
+    row = lambda key, name: (f"| {name} | {100 * res[key]:.2f} | "  # noqa: E731
+                             + " | ".join(f"{100 * parts[p][key]:.2f}" for p in order) + " |")
+    clips = "| clips | " + str(res["clips"]) + " | " + " | ".join(str(parts[p]["clips"]) for p in order) + " |"
+    return ["", "Composite breakdown (MEGC layout; each part's own pooled predictions):", "", head, rule,
+            row("uf1", "UF1 (%)"), row("uar", "UAR (%)"), clips]
+
+
+_PART_NAMES = {"smic": "SMIC", "casme2": "CASME II", "samm": "SAMM", "casme3": "CAS(ME)3"}
+
+
 def write_report(run_dir) -> dict:
     """(Re)write results.json, summary.md, confusion.png and curves.png; returns the results."""
-    from .loop import write_json
-
     run_dir = Path(run_dir)
     config, folds = load_run(run_dir)
     res = results(config, folds)

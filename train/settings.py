@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from mpt_core.settings import SettingsMixin
 
+PRECISIONS = ("auto", "fp32", "bf16")
+
 
 @dataclass(frozen=True)
 class TrainSettings(SettingsMixin):
@@ -22,6 +24,8 @@ class TrainSettings(SettingsMixin):
     prefetch: int = 2  # chunks read ahead by the background thread
     eval_batch_size: int = 32
     deterministic: bool = True  # torch.use_deterministic_algorithms(warn_only=True)
+    precision: str = "auto"  # "auto" (bf16 where the device has native bf16, else fp32), "fp32", "bf16"
+    fold_batch: int = 1  # folds trained together over one backbone pass; 0 = auto (from a memory budget)
 
     def __post_init__(self):
         self.check_types()
@@ -32,5 +36,9 @@ class TrainSettings(SettingsMixin):
             raise ValueError(f"TrainSettings.lr must be > 0, got {self.lr}")
         if self.memory_budget_gb < 0:
             raise ValueError(f"TrainSettings.memory_budget_gb must be >= 0, got {self.memory_budget_gb}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"TrainSettings.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.fold_batch < 0:
+            raise ValueError(f"TrainSettings.fold_batch must be >= 0 (0 = auto), got {self.fold_batch}")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise ValueError(f"TrainSettings.device must be auto, cpu or cuda[:N], got {self.device!r}")

@@ -8,19 +8,56 @@ them (``torch.func.functional_call`` / ``vmap``) without untangling hidden state
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 
 
+def autocast(device: torch.device, precision: str):
+    """bf16 autocast of the forward pass (matmuls and convolutions in bf16; the parameters, the
+    loss, the softmax and Adam stay fp32), or nothing for fp32."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 natively: CUDA with bf16 support, or a CPU with AVX512-BF16
+    or AMX (elsewhere bf16 autocast is emulated and slower than fp32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    cpu = getattr(torch, "cpu", None)
+    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        fn = getattr(cpu, probe, None)
+        try:
+            if fn is not None and fn():
+                return True
+        except Exception:
+            pass
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return precision
+
+
 def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, image: torch.Tensor,
-               motion: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+               motion: torch.Tensor, label: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
     """One optimisation step on one batch; returns the (detached) mean cross-entropy.
 
     A non-finite loss is returned *before* the update, so the weights are never poisoned;
     the caller decides how to fail (it knows the fold and the step).
     """
     model.train()  # the MPT model keeps its frozen backbone in eval mode
-    logits = model(image, motion)  # (B, C)
+    with autocast(image.device, precision):
+        logits = model(image, motion)  # (B, C)
     loss = F.cross_entropy(logits.float(), label)
     if not torch.isfinite(loss):
         return loss.detach()
@@ -31,7 +68,9 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, image: 
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, image: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
-    """Class probabilities (B, C) in float32."""
+def predict(model: torch.nn.Module, image: torch.Tensor, motion: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
+    """Class probabilities (B, C) in float32 (the forward in ``precision``, as in training)."""
     model.eval()
-    return torch.softmax(model(image, motion).float(), dim=-1)
+    with autocast(image.device, precision):
+        logits = model(image, motion)
+    return torch.softmax(logits.float(), dim=-1)

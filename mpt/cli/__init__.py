@@ -1,5 +1,5 @@
-"""The ``mpt`` command line. Each module here only parses and validates arguments,
-then calls one library function; heavy imports happen inside the commands."""
+"""The ``mpt`` command line. Each module here only parses and validates arguments, then calls one
+library function; heavy imports happen inside the commands. Errors: see ``app.py``."""
 
 from .app import app
 

@@ -9,19 +9,21 @@ from typing import Annotated, Optional
 
 import typer
 
+from mpt_core.cache import DATASETS
+
 from .app import datasets_app
 
+Dataset = Enum("Dataset", {name: name for name in DATASETS}, type=str)  # the one list of corpora
 
-class Dataset(str, Enum):  # preprocess.readers.DATASETS, kept literal for a fast --help
-    casme2 = "casme2"
-    samm = "samm"
-    smic = "smic"
-    megc2019 = "megc2019"
+
+def split_classes(text: str | None) -> list[str] | None:
+    """`--classes a,b,c` (or a preset name such as casme3-4) as a list, or None for the default."""
+    return [c.strip() for c in text.split(",") if c.strip()] if text is not None else None
 
 
 @datasets_app.command("summary")
 def summary(
-    name: Annotated[Dataset, typer.Argument(help="Dataset: casme2, samm, smic or megc2019.", show_default=False)],
+    name: Annotated[Dataset, typer.Argument(help="Dataset: " + ", ".join(DATASETS) + ".", show_default=False)],
     root: Annotated[
         Path,
         typer.Option(
@@ -50,14 +52,8 @@ def summary(
 ) -> None:
     """Count clips, subjects and classes of a dataset, and list skipped clips with the reason."""
     from preprocess.readers import read_dataset
-    from preprocess.records import DatasetError
 
-    chosen = [c.strip() for c in classes.split(",") if c.strip()] if classes is not None else None
-    try:
-        index = read_dataset(name.value, root, annotations, strict=strict, classes=chosen)
-    except (DatasetError, OSError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1) from None
+    index = read_dataset(name.value, root, annotations, strict=strict, classes=split_classes(classes))
     if as_json:
         for w in index.warnings:
             typer.echo(f"warning: {w}", err=True)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .app import app
+from .app import app, check_choice
 
 
 @app.command("model-info")
@@ -26,16 +26,10 @@ def model_info(
     from mpt_core.model import VARIANTS, ModelSettings
     from mpt_core.model import model_info as compute
 
-    if variant not in VARIANTS:
-        typer.secho(f"error: --variant {variant!r} is not one of {', '.join(VARIANTS)}", fg="red", err=True)
-        raise typer.Exit(2)
-    try:
-        settings = ModelSettings(variant=variant, backbone=backbone, num_classes=classes, frames=frames,
-                                 prompts=prompts, img_size=img_size, depth=depth)
-        info = compute(settings)
-    except ValueError as err:
-        typer.secho(f"error: {err}", fg="red", err=True)
-        raise typer.Exit(2)
+    check_choice(variant, VARIANTS, "--variant")
+    settings = ModelSettings(variant=variant, backbone=backbone, num_classes=classes, frames=frames,
+                             prompts=prompts, img_size=img_size, depth=depth)
+    info = compute(settings)
     if as_json:
         typer.echo(json.dumps(info))
         return

@@ -7,15 +7,19 @@ from typing import Optional
 
 import typer
 
-from .app import app
+from mpt_core.cache import DATASETS
 
-DATASETS = ("casme2", "samm", "smic", "megc2019")
-MOTION_OUTPUTS = ("magnified", "band")
+from .app import app, check_choice, fail
+from .datasets_cmd import split_classes
+
+MOTION_OUTPUTS = ("magnified", "band")  # mpt_core.clip.MOTION_OUTPUTS (checked equal in the tests)
+FACE_MODES = ("auto", "none")
 
 
 @app.command("preprocess")
 def preprocess(
-    name: str = typer.Argument(..., help="Dataset: casme2, samm, smic or megc2019 (synthetic data is read as casme2)."),
+    name: str = typer.Argument(..., help="Dataset: " + ", ".join(DATASETS) + " (synthetic data is read as casme2, "
+                               "or casme3 for `mpt synth --layout casme3`)."),
     root: Path = typer.Option(..., "--root", help="Dataset root folder."),
     annotations: Optional[Path] = typer.Option(
         None, "--annotations", help="Annotation file (default: found under --root)."
@@ -32,41 +36,41 @@ def preprocess(
         "magnified", "--motion-output", help="'magnified' (uint8 magnified frames) or 'band' (float16 band signal)."
     ),
     size: int = typer.Option(224, "--size", help="Frame size in pixels (METHOD: 224)."),
+    classes: Optional[str] = typer.Option(None, "--classes", help="Comma-separated class selection or a preset "
+                                          "(casme3-7, casme3-4, casme3-3); default: the dataset's standard classes."),
+    face: Optional[str] = typer.Option(None, "--face", help="auto: detect and align the face (one transform per "
+                                       "clip, found on the onset frame); none: use frames as they are. Default: auto "
+                                       "for corpora of whole video frames (casme3), none for cropped corpora."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad clip or frame instead of skipping it."),
     force: bool = typer.Option(False, "--force", help="Recompute even if a complete cache exists."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ):
-    """Magnify, normalise to T frames and rank-pool every clip into CACHE_DIR/NAME-HASH.h5.
+    """Magnify, normalise to T frames and rank-pool every clip into CACHE_DIR/NAME-KEY.h5.
 
-    Runs again with the same settings reuse the cache; an interrupted run resumes.
+    Runs again with the same settings reuse the cache; an interrupted run resumes; a second run
+    started while the first builds the same cache waits for it and reuses it.
     The cache path is printed as the last line.
     """
-    if name not in DATASETS:
-        raise typer.BadParameter(f"must be one of {', '.join(DATASETS)}", param_hint="NAME")
+    check_choice(name, DATASETS, "NAME")
+    check_choice(motion_output, MOTION_OUTPUTS, "--motion-output")
+    if face is not None:
+        check_choice(face, FACE_MODES, "--face")
     if not root.is_dir():
-        raise typer.BadParameter(f"{root} is not a folder", param_hint="--root")
+        fail(f"--root {root}: not a folder")
     if annotations is not None and not annotations.is_file():
-        raise typer.BadParameter(f"{annotations} is not a file", param_hint="--annotations")
+        fail(f"--annotations {annotations}: no such file")
     if jobs is not None and jobs < 1:
-        raise typer.BadParameter("must be >= 1", param_hint="--jobs")
-    if motion_output not in MOTION_OUTPUTS:
-        raise typer.BadParameter(f"must be one of {', '.join(MOTION_OUTPUTS)}", param_hint="--motion-output")
+        fail(f"--jobs {jobs}: must be >= 1")
 
-    from preprocess.cache import CacheError
+    from mpt_core.clip import PreprocessSettings
     from preprocess.pipeline import build_cache
-    from preprocess.records import DatasetError
-    from preprocess.settings import PreprocessSettings
 
-    try:
-        settings = PreprocessSettings(
-            alpha=alpha, levels=levels, f_lo=f_lo, f_hi=f_hi, order=order, frames=frames,
-            motion_output=motion_output, size=size,
-        )  # fmt: skip
-        path = build_cache(
-            name, root, annotations, settings=settings, cache_dir=cache_dir, jobs=jobs, strict=strict,
-            force=force, progress=progress,
-        )  # fmt: skip
-    except (DatasetError, CacheError, ValueError, TypeError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1)
+    settings = PreprocessSettings(
+        alpha=alpha, levels=levels, f_lo=f_lo, f_hi=f_hi, order=order, frames=frames,
+        motion_output=motion_output, size=size,
+    )  # fmt: skip
+    path = build_cache(
+        name, root, annotations, settings=settings, cache_dir=cache_dir, jobs=jobs, strict=strict,
+        force=force, progress=progress, classes=split_classes(classes), face=face,
+    )  # fmt: skip
     typer.echo(str(path))

@@ -24,10 +24,6 @@ def synth(
     """
     from preprocess.synth import generate_synthetic
 
-    try:
-        coding = generate_synthetic(out_dir, subjects=subjects, clips_per_subject=clips_per_subject, seed=seed,
-                                    size=size, jobs=jobs, progress=True, overwrite=overwrite)
-    except (FileExistsError, ValueError) as err:
-        typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(2)
+    coding = generate_synthetic(out_dir, subjects=subjects, clips_per_subject=clips_per_subject, seed=seed,
+                                size=size, jobs=jobs, progress=True, overwrite=overwrite)
     typer.echo(str(coding))

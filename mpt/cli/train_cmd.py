@@ -1,4 +1,4 @@
-"""`mpt train`, `mpt report` and `mpt demo`: parse, validate, call one function in train/."""
+"""`mpt train`, `mpt report` and `mpt demo`: parse, validate, call one library function."""
 
 from __future__ import annotations
 
@@ -7,12 +7,18 @@ from typing import List, Optional
 
 import typer
 
-from .app import app
+from .app import app, check_choice, fail
+
+PRECISIONS = ("auto", "fp32", "bf16")  # train.settings.PRECISIONS (checked equal in the tests)
 
 
-def _fail(err: Exception) -> None:
-    typer.secho(f"error: {err}", fg="red", err=True)
-    raise typer.Exit(2)
+def parse_fold_batch(text: str) -> int:
+    """`--fold-batch auto|N` -> 0 (auto) or N >= 1."""
+    if text == "auto":
+        return 0
+    if not text.isdigit() or int(text) < 1:
+        fail(f"--fold-batch {text!r}: give auto or a whole number >= 1")
+    return int(text)
 
 
 @app.command("train")
@@ -28,9 +34,16 @@ def train(
     lr: float = typer.Option(3e-4, "--lr", min=0.0, help="Adam learning rate."),
     seed: int = typer.Option(0, "--seed", help="Fold i is seeded with seed + i."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    precision: str = typer.Option("auto", "--precision", help="auto (bf16 autocast where the device has native "
+                                  "bf16: CUDA, or a CPU with AVX512-BF16/AMX; else fp32), fp32 or bf16."),
+    fold_batch: str = typer.Option("1", "--fold-batch", help="Train N folds together over one pass of the shared "
+                                   "frozen backbone (auto: N from the memory budget; 1: one fold after another)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default runs/<cache name>-<variant>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out: finished folds are kept, "
                                 "an unfinished fold restarts from its last saved epoch."),
+    final: bool = typer.Option(False, "--final", help="Also train one model on every clip (final.safetensors, "
+                               "the model `mpt predict` uses); never counted in the LOSO metrics."),
+    final_only: bool = typer.Option(False, "--final-only", help="Train only the final model (no LOSO folds)."),
     no_flip: bool = typer.Option(False, "--no-flip", help="Switch off the horizontal-flip augmentation."),
     memory_budget_gb: float = typer.Option(4.0, "--memory-budget-gb", min=0.0,
                                            help="Load the cache onto the device if it fits, else stream it."),
@@ -39,25 +52,29 @@ def train(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar per fold."),
 ) -> None:
     """Leave-one-subject-out training and evaluation of a preprocessed cache."""
-    from mpt_core.model import ModelSettings, VARIANTS
-    from preprocess.cache import CacheError
+    from mpt_core.model import VARIANTS, ModelSettings
     from train.loop import run_loso
+    from train.report import write_report
     from train.settings import TrainSettings
 
-    if variant not in VARIANTS:
-        _fail(ValueError(f"--variant {variant!r} is not one of {', '.join(VARIANTS)}"))
+    check_choice(variant, VARIANTS, "--variant")
+    check_choice(precision, PRECISIONS, "--precision")
+    n_fold_batch = parse_fold_batch(fold_batch)
     if weights is not None and not weights.is_file():
-        _fail(FileNotFoundError(f"--weights {weights}: no such file"))
+        fail(f"--weights {weights}: no such file")
     out = out or Path("runs") / f"{cache.stem}-{variant}"
-    try:
-        ts = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
-                           flip=not no_flip, memory_budget_gb=memory_budget_gb)
-        ms = ModelSettings(variant=variant, backbone=backbone, img_size=img_size, depth=depth)
-        run = run_loso(cache, train_settings=ts, model_settings=ms, out=out, folds=fold, weights=weights,
-                       resume=resume, progress=progress)
-    except (CacheError, ValueError, FileExistsError, FileNotFoundError) as err:
-        _fail(err)
-    typer.echo((run / "summary.md").read_text())
+    ts = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, flip=not no_flip,
+                       memory_budget_gb=memory_budget_gb, precision=precision, fold_batch=n_fold_batch)
+    ms = ModelSettings(variant=variant, backbone=backbone, img_size=img_size, depth=depth)
+    run = run_loso(cache, train_settings=ts, model_settings=ms, out=out, folds=fold, weights=weights,
+                   resume=resume, progress=progress, final=final, final_only=final_only)
+    if final_only:
+        typer.echo(f"final model: {run / 'final.safetensors'}")
+    else:
+        write_report(run)
+        typer.echo((run / "summary.md").read_text())
+        if final:
+            typer.echo(f"final model: {run / 'final.safetensors'}")
     typer.echo(f"run folder: {run}")
 
 
@@ -66,15 +83,12 @@ def report(run_dirs: List[Path] = typer.Argument(..., help="One or more run fold
     """Re-render each run's plots and results, and print a side-by-side table of the runs."""
     from train.report import render_report
 
-    try:
-        typer.echo(render_report(run_dirs))
-    except (ValueError, FileNotFoundError) as err:
-        _fail(err)
+    typer.echo(render_report(run_dirs))
 
 
 @app.command("demo")
 def demo(out: Path = typer.Option(Path("runs/demo"), "--out", help="Folder for the synthetic data, cache and run.")) -> None:
     """Synthetic data -> cache -> LOSO training with a tiny random backbone -> report (a few minutes on a CPU)."""
-    from train.demo import run_demo
+    from mpt.demo import run_demo
 
     run_demo(out)

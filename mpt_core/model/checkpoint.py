@@ -1,4 +1,4 @@
-"""Checkpoints hold only the trainable weights, the ModelSettings and caller extras.
+"""Checkpoints hold only the trainable weights, the ModelSettings and caller extras, as safetensors.
 
 The frozen backbone is never saved: loading rebuilds it (from the recorded weights
 file, or from the fixed seed when it was random) and checks that exactly the frozen
@@ -7,6 +7,7 @@ keys are absent from the checkpoint.
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,9 @@ from mpt_core.fileio import atomic_write
 
 from .mpt import MPTModel, build_model
 from .settings import ModelSettings
-from .weights import file_digest
+from mpt_core.fileio import file_sha256
 
-FORMAT = "mpt-checkpoint-v1"
+FORMAT = "mpt-checkpoint-v2"  # v2: safetensors (v1 was a pickled torch.save dict)
 
 
 class CheckpointError(ValueError):
@@ -35,19 +36,41 @@ def trainable_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     return sd
 
 
-def save_checkpoint(path: str | Path, model: MPTModel, **extra: Any) -> Path:
-    """Write the trainable weights + settings (+ ``extra``: fold, subject, metrics ...) to ``path``."""
+def write_checkpoint_file(path: str | Path, tensors: dict[str, torch.Tensor], header: dict) -> Path:
+    """A safetensors file (atomically): ``tensors`` plus ``header`` as JSON strings in its metadata."""
+    from safetensors.torch import save_file
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {
-        "format": FORMAT,
-        "settings": model.settings.to_dict(),
-        "backbone_weights": model.weights_file,
-        "state_dict": {k: v.cpu() for k, v in trainable_state_dict(model).items()},
-        "extra": extra,
-    }
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
+    metadata = {k: json.dumps(v) for k, v in header.items()}
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
     return path
+
+
+def read_checkpoint_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """(tensors, header) of a file written by ``write_checkpoint_file``."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+        header = {k: json.loads(v) for k, v in metadata.items()}
+    except Exception as err:  # safetensors raises its own error types for a malformed header
+        raise CheckpointError(f"{path}: cannot read checkpoint (not a safetensors file?): {err}") from None
+    return tensors, header
+
+
+def save_checkpoint(path: str | Path, model: MPTModel, **extra: Any) -> Path:
+    """Write the trainable weights + settings (+ ``extra``: fold, subject, epochs ...) to ``path``
+    (``.safetensors``; the settings, backbone weights file and extras are JSON in its metadata)."""
+    header = {"format": FORMAT, "settings": model.settings.to_dict(), "backbone_weights": model.weights_file,
+              "extra": extra}
+    return write_checkpoint_file(path, trainable_state_dict(model), header)
 
 
 def load_checkpoint(
@@ -59,17 +82,12 @@ def load_checkpoint(
     content hash must match the recorded one).
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise CheckpointError(f"{path}: cannot read checkpoint: {err}") from err
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
+    sd, state = read_checkpoint_file(path)
+    if state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an mpt checkpoint (format {FORMAT!r} expected)")
     try:
         settings = ModelSettings.from_dict(state["settings"])
-    except ValueError as err:
+    except (ValueError, KeyError) as err:
         raise CheckpointError(f"{path}: bad settings: {err}") from err
 
     weights_path = _backbone_weights(path, state.get("backbone_weights"), weights, settings)
@@ -78,7 +96,6 @@ def load_checkpoint(
         warnings.filterwarnings("ignore", message="no weights file given")
         model = build_model(settings, weights_path)
 
-    sd = state["state_dict"]
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     frozen = set(model.state_dict()) - trainable
     missing = set(model.state_dict()) - set(sd)
@@ -110,6 +127,6 @@ def _backbone_weights(path: Path, recorded: dict | None, weights: str | Path | N
         raise CheckpointError(
             f"{path}: needs the backbone weights {recorded['path']} (sha256 {recorded['sha256']}), not found at {w}; pass weights="
         )
-    if file_digest(w) != recorded["sha256"]:
+    if file_sha256(w) != recorded["sha256"]:
         raise CheckpointError(f"{path}: backbone weights {w} differ from the ones trained with (sha256 {recorded['sha256']})")
     return w

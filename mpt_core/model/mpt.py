@@ -18,7 +18,9 @@ from .adapters import AdaptedBlock, GroupAdapter, PrimitiveAdapter, wrap_blocks
 from .prompts import DeepPromptSlot, VPTPrompts
 from .settings import VARIANTS, ModelSettings
 from .tokenizer import GaussianTokenizer
-from .weights import file_digest, load_backbone_weights
+from mpt_core.fileio import file_sha256
+
+from .weights import load_backbone_weights
 
 BACKBONE_SEED = 0  # a random backbone is built from this seed, so a fresh build has the same frozen weights
 
@@ -202,6 +204,6 @@ def build_model(settings: ModelSettings, weights: str | Path | None = None) -> M
         )
     model = MPTModel(settings, vit)
     if weights is not None:
-        model.weights_file = {"path": str(Path(weights).resolve()), "sha256": file_digest(weights)}
+        model.weights_file = {"path": str(Path(weights).resolve()), "sha256": file_sha256(weights)}
     assert all(isinstance(b, AdaptedBlock) for b in model.vit.blocks)
     return model

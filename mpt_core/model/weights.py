@@ -26,10 +26,6 @@ class WeightsError(ValueError):
     """A weights file is missing, unreadable, or does not fit the backbone."""
 
 
-def file_digest(path: str | Path, length: int = 16) -> str:
-    return file_sha256(path)[:length]
-
-
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The tensors of a ``.safetensors`` / ``.pth`` / ``.bin`` file, unnested."""
     path = Path(path)

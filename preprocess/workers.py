@@ -1,0 +1,106 @@
+"""Per-clip work of the dataset pipeline (runs in the worker processes).
+
+``process_clip`` loads a clip's frames from disk (and, for corpora whose frames are whole video
+frames, aligns the face: one transform found on the onset frame, applied to every frame), then
+calls the in-memory kernel ``mpt_core.clip.clip_arrays``. Each worker saves its clips as its own
+shard files, one thread per worker; only the parent writes the HDF5 file.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from mpt_core.clip import PreprocessSettings, clip_arrays
+
+from .frames import load_frames
+from .records import ClipRecord, DatasetError
+from .writer import save_shard
+
+
+def process_clip(record: ClipRecord, settings: PreprocessSettings, timings: dict | None = None, *,
+                 face: str = "none") -> dict:
+    """``rank`` (S, S, 3) uint8, ``motion`` (T, S, S, 3) uint8 or float16, ``n_frames`` (+ ``face``:
+    the transform as JSON when ``face="auto"``).
+
+    Raises DatasetError (FrameError for a bad frame) naming the clip or file.
+    """
+    t = {} if timings is None else timings
+    if len(record.frames) < 2:
+        raise DatasetError(
+            f"clip {record.key}: {len(record.frames)} frame(s) from onset {record.onset} to offset "
+            f"{record.offset}; at least 2 are needed"
+        )
+    extra = {}
+    if face == "auto":
+        from .face import FaceError, find_face
+
+        frames = load_frames(record.frames, None, t)  # (N, H, W, 3) uint8, whole frames
+        t0 = time.perf_counter()
+        try:
+            transform = find_face(frames[0], where=f"clip {record.key}: onset frame {record.frames[0]}")
+        except FaceError as err:
+            raise DatasetError(str(err)) from None
+        frames = transform.apply(frames, settings.size)  # (N, S, S, 3): one transform for the clip
+        extra["face"] = json.dumps(transform.to_dict(), sort_keys=True)
+        t["face"] = t.get("face", 0.0) + time.perf_counter() - t0
+    else:
+        frames = load_frames(record.frames, settings.size, t)  # (N, S, S, 3) uint8
+    return {**clip_arrays(frames, record.fps, settings, t), **extra}
+
+
+_worker_ready = False
+
+
+def _one_thread() -> None:
+    """One thread per worker: OpenCV and BLAS (also keeps results independent of --jobs)."""
+    global _worker_ready
+    if not _worker_ready:
+        import cv2
+        from threadpoolctl import threadpool_limits
+
+        cv2.setNumThreads(1)
+        threadpool_limits(1)
+        _worker_ready = True
+
+
+def work(record: ClipRecord, settings: PreprocessSettings, shard: Path, face: str) -> tuple[str | None, dict]:
+    """Process one clip and save it as ``shard``; returns (error or None, stage seconds)."""
+    timings: dict = {}
+    try:
+        result = process_clip(record, settings, timings, face=face)
+    except DatasetError as err:
+        return str(err), timings
+    t0 = time.perf_counter()
+    save_shard(shard, key=record.key, **result)
+    timings["write"] = time.perf_counter() - t0
+    return None, timings
+
+
+def work_in_worker(row: int, record: ClipRecord, settings: PreprocessSettings, shard: Path, face: str):
+    _one_thread()
+    return (row, *work(record, settings, shard, face))
+
+
+def run_serial(tasks, settings, shard, face: str):
+    import cv2
+    from threadpoolctl import threadpool_limits
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        with threadpool_limits(1):
+            for row, record in tasks:
+                yield (row, *work(record, settings, shard(row), face))
+    finally:
+        cv2.setNumThreads(before)
+
+
+def run_parallel(tasks, settings, shard, face: str, jobs: int):
+    from joblib import Parallel, delayed, parallel_config
+
+    with parallel_config(backend="loky", inner_max_num_threads=1):
+        return Parallel(n_jobs=jobs, return_as="generator_unordered")(
+            delayed(work_in_worker)(row, record, settings, shard(row), face) for row, record in tasks
+        )
