@@ -1,10 +1,14 @@
-"""The ``mpt`` command line. Each module here only parses and validates arguments, then calls one
-library function; heavy imports happen inside the commands. Errors: see ``app.py``."""
+"""The ``mpt`` command line. Each ``*_cmd.py`` module here only parses and validates arguments, then
+calls one library function; heavy imports happen inside the commands. Errors: see ``app.py``."""
+
+import importlib
+import pkgutil
 
 from .app import app
 
-# Command modules register themselves on ``app`` when imported.
-from . import datasets_cmd, synth_cmd, preprocess_cmd, model_cmd, train_cmd  # noqa: E402,F401
+# Every command module registers itself on ``app`` when imported.
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.endswith("_cmd")):
+    importlib.import_module(f"{__name__}.{_module}")
 
 
 def main() -> None:
