@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-# every corpus a cache can hold (preprocess/readers has one reader per name)
-DATASETS = ("casme2", "samm", "smic", "megc2019", "casme3")
+from mpt_core.names import DATASETS  # noqa: F401 (re-exported)
+
 FORMAT = 2  # 2: adds source, au, emotion and the cache_key attribute
 ARRAY_FIELDS = ("rank", "motion")
 INT_FIELDS = ("label", "onset", "apex", "offset", "n_frames")

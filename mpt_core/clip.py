@@ -19,11 +19,11 @@ import cv2
 import numpy as np
 
 from mpt_core.magnify import magnify
+from mpt_core.names import MOTION_OUTPUTS
 from mpt_core.rank_pool import dynamic_image
 from mpt_core.settings import SettingsMixin
 from mpt_core.temporal import needed_frames, normalise_length
 
-MOTION_OUTPUTS = ("magnified", "band")
 
 
 @dataclass(frozen=True)

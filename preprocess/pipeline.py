@@ -23,6 +23,7 @@ from mpt_core import __version__
 from mpt_core.cache import CacheError, read_cache_meta
 from mpt_core.clip import PreprocessSettings
 from mpt_core.fileio import process_lock
+from mpt_core.names import FACE_MODES
 
 from .identity import cache_key, cache_path, input_identity
 from .records import DatasetError, DatasetIndex
@@ -30,7 +31,6 @@ from .workers import run_parallel, run_serial
 from .writer import CacheWriter, load_shard
 
 STAGES = ("decode", "resize", "face", "pyramid+filter", "normalise", "rank pool", "write")
-FACE_MODES = ("auto", "none")
 
 
 def build_cache(

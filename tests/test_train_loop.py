@@ -210,3 +210,69 @@ def test_resume_after_sigkill_of_a_real_process(full_run, cache, tmp_path):
     run = run_loso(cache, train_settings=TS, model_settings=_model(), out=out, resume=True, progress=False)
     assert _metrics(run) == _metrics(full_run)
     assert _probs(run) == _probs(full_run)
+
+
+def test_fold_files_are_safetensors_and_rebuild_the_fold_exactly(full_run, cache):
+    import torch
+    from safetensors import safe_open
+
+    from mpt_core.model import load_checkpoint
+    from train.data import ClipSource
+    from train.step import predict
+
+    files = sorted(p.name for p in (full_run / "folds").iterdir())
+    assert files == ["sub01.json", "sub01.safetensors", "sub02.json", "sub02.safetensors"]  # no pickles
+    config = json.loads((full_run / "config.json").read_text())
+    source = ClipSource(cache, device="cpu")
+    for subject in ("sub01", "sub02"):
+        path = full_run / "folds" / f"{subject}.safetensors"
+        with safe_open(str(path), framework="pt") as f:
+            meta = {k: json.loads(v) for k, v in f.metadata().items()}
+        assert meta["extra"]["subject"] == subject and meta["extra"]["epochs"] == 3
+        assert meta["settings"] == config["model"] and meta["backbone_weights"] is None  # random backbone
+        model, _ = load_checkpoint(path)  # the file alone rebuilds the model
+        rec = json.loads((full_run / "folds" / f"{subject}.json").read_text())
+        (batch,) = list(source.batches(rec["rows"], 32))
+        probs = predict(model, batch.image, batch.motion, config["train"]["precision"])
+        assert torch.equal(probs, torch.tensor(rec["probabilities"], dtype=torch.float32))
+
+
+def test_no_pickle_loading_remains():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    hits = [str(p) for d in ("mpt", "mpt_core", "preprocess", "train") for p in (root / d).rglob("*.py")
+            if "weights_only=False" in p.read_text()]
+    assert hits == []
+
+
+def test_a_second_train_into_a_locked_run_folder_stops_at_once(cache, tmp_path):
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from mpt.cli import app
+
+    out = tmp_path / "busy"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom mpt_core.fileio import process_lock\n"
+        f"lock = process_lock({str(out / '.lock')!r}); assert lock.try_acquire()\n"
+        "print('held', flush=True); time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        r = CliRunner().invoke(app, ["train", "--cache", str(cache), "--out", str(out), "--device", "cpu",
+                                     "--backbone", "vit_tiny_patch16_224", "--depth", "1", "--img-size", "32"])
+        assert r.exit_code == 1 and len(r.stderr.splitlines()) == 1
+        assert r.stderr.startswith(f"error: {out}: run folder is being written by process {holder.pid}")
+        assert not (out / "config.json").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder died: its OS lock is gone and the folder is usable
+    from train.runs import RunFolder
+
+    run = RunFolder(out)
+    run.lock()
+    run.unlock()

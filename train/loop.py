@@ -194,6 +194,29 @@ class Bar:
             self.p = None
 
 
+def fold_groups(todo: list[Fold], run: RunFolder, settings: TrainSettings, model_settings, device) -> list[list[Fold]]:
+    """The folds to train, in groups trained together (``--fold-batch``): groups of up to N folds that
+    resume from the same epoch; single folds when N is 1 or the variant trains the backbone."""
+    from .foldbatch import supports_fold_batch
+
+    n = settings.fold_batch
+    if n != 1 and not supports_fold_batch(model_settings.variant):
+        print(f"variant {model_settings.variant} trains the backbone: folds cannot share it, so they are trained "
+              "one by one (--fold-batch ignored)", flush=True)
+        n = 1
+    if n == 0:
+        from .loop_batched import auto_fold_batch
+
+        n = auto_fold_batch(model_settings, settings.batch_size, len(todo), device)
+        print(f"--fold-batch auto: {n} fold(s) at a time", flush=True)
+    if n == 1:
+        return [[f] for f in todo]
+    by_start: dict[int, list[Fold]] = {}
+    for f in todo:
+        by_start.setdefault((run.load_partial(f.name) or {}).get("epoch", 0), []).append(f)
+    return [group[i:i + n] for _, group in sorted(by_start.items()) for i in range(0, len(group), n)]
+
+
 # the run
 
 def run_loso(cache, *, train_settings: TrainSettings, model_settings, out, folds="all", weights=None,
@@ -215,11 +238,14 @@ def run_loso(cache, *, train_settings: TrainSettings, model_settings, out, folds
         meta = source.meta
         model_settings = replace(model_settings, num_classes=len(meta.classes), frames=meta.frames)
         train_settings = replace(train_settings, precision=resolve_precision(train_settings.precision, device))
+        all_folds = loso_folds(source.subjects)
+        chosen = [] if final_only else select_folds(all_folds, folds)  # a bad --fold fails before any file
+        if final or final_only:
+            chosen.append(final_fold(len(source), len(all_folds)))
         config = make_config(meta, train_settings, model_settings, weights, folds=not final_only,
                              final=final or final_only)
         run.start(config, resume=resume)
-        _train(run, source, train_settings, model_settings, weights, device, folds=folds,
-               loso=not final_only, final=final or final_only, progress=progress)
+        _train(run, source, train_settings, model_settings, weights, device, chosen, len(all_folds), progress)
     except BaseException:
         run.unlock()
         if created and not run.config_path.exists():  # failed before writing anything: leave no folder
@@ -229,28 +255,32 @@ def run_loso(cache, *, train_settings: TrainSettings, model_settings, out, folds
     return run.path
 
 
-def _train(run, source, train_settings, model_settings, weights, device, *, folds, loso, final, progress):
+def _train(run, source, train_settings, model_settings, weights, device, chosen, n_folds, progress):
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(train_settings.deterministic, warn_only=True)
     try:
-        all_folds = loso_folds(source.subjects)
-        chosen = select_folds(all_folds, folds) if loso else []
-        if final:
-            chosen = chosen + [final_fold(len(source), len(all_folds))]
         mode = "resident on the device" if source.resident else "streamed from disk"
-        print(f"cache {source.meta.path} ({source.meta.n_clips} clips, {len(all_folds)} subjects, "
+        print(f"cache {source.meta.path} ({source.meta.n_clips} clips, {n_folds} subjects, "
               f"{source.nbytes / 1e9:.2f} GB, {mode}); device {device}, {train_settings.precision}; "
               f"{len(chosen)} model(s) to train; backbone {model_settings.backbone} "
               f"{'weights ' + str(weights) if weights else 'RANDOM (no --weights given)'}", flush=True)
         todo = []
         for fold in chosen:
             if run.is_done(fold.name):
-                print(f"{_label(fold, len(all_folds))} already done, skipped", flush=True)
+                print(f"{_label(fold, n_folds)} already done, skipped", flush=True)
             else:
                 todo.append(fold)
-        for fold in todo:
-            train_fold(fold, source, settings=train_settings, model_settings=model_settings, weights=weights,
-                       device=device, run=run, n_folds=len(all_folds), progress=progress)
+        for group in fold_groups(todo, run, train_settings, model_settings, device):
+            if len(group) == 1:
+                train_fold(group[0], source, settings=train_settings, model_settings=model_settings,
+                           weights=weights, device=device, run=run, n_folds=n_folds, progress=progress)
+            else:
+                from .loop_batched import train_fold_batch
+
+                start = (run.load_partial(group[0].name) or {}).get("epoch", 0)
+                train_fold_batch(group, source, settings=train_settings, model_settings=model_settings,
+                                 weights=weights, device=device, run=run, n_folds=n_folds, start=start,
+                                 progress=progress)
     finally:
         torch.use_deterministic_algorithms(was_deterministic)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mpt_core.names import PRECISIONS
 from mpt_core.settings import SettingsMixin
 
-PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mpt_core.cache import DATASETS
+from mpt_core.names import DATASETS
 
 from .app import datasets_app
 

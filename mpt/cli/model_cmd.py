@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from mpt_core.names import VARIANTS
+
 from .app import app, check_choice
 
 
@@ -23,7 +25,7 @@ def model_info(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
 ) -> None:
     """Trainable, frozen and total parameters and forward GMACs per clip (no weights needed)."""
-    from mpt_core.model import VARIANTS, ModelSettings
+    from mpt_core.model import ModelSettings
     from mpt_core.model import model_info as compute
 
     check_choice(variant, VARIANTS, "--variant")

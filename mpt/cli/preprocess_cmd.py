@@ -7,13 +7,11 @@ from typing import Optional
 
 import typer
 
-from mpt_core.cache import DATASETS
+from mpt_core.names import DATASETS, FACE_MODES, MOTION_OUTPUTS
 
 from .app import app, check_choice, fail
 from .datasets_cmd import split_classes
 
-MOTION_OUTPUTS = ("magnified", "band")  # mpt_core.clip.MOTION_OUTPUTS (checked equal in the tests)
-FACE_MODES = ("auto", "none")
 
 
 @app.command("preprocess")

@@ -7,9 +7,10 @@ from typing import List, Optional
 
 import typer
 
+from mpt_core.names import PRECISIONS, VARIANTS
+
 from .app import app, check_choice, fail
 
-PRECISIONS = ("auto", "fp32", "bf16")  # train.settings.PRECISIONS (checked equal in the tests)
 
 
 def parse_fold_batch(text: str) -> int:
@@ -52,7 +53,7 @@ def train(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar per fold."),
 ) -> None:
     """Leave-one-subject-out training and evaluation of a preprocessed cache."""
-    from mpt_core.model import VARIANTS, ModelSettings
+    from mpt_core.model import ModelSettings
     from train.loop import run_loso
     from train.report import write_report
     from train.settings import TrainSettings

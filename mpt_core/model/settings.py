@@ -9,18 +9,7 @@ from dataclasses import dataclass, fields
 
 from mpt_core.settings import SettingsError, SettingsMixin
 
-# name -> what it trains (see mpt.VARIANT_SPECS for the architecture of each)
-VARIANTS = (
-    "mpt",                # motion prompts + group adapters + head (the method)
-    "prompt-only",        # motion prompts + head
-    "adapter-only",       # group adapter with two branches (class, visual) + head
-    "head-only",          # partial fine-tuning: only the head
-    "full-ft",            # mpt with the backbone trainable too
-    "no-pretrain",        # mpt on a random backbone, everything trainable
-    "vpt-shallow",        # mpt with the motion prompts replaced by K learnable input tokens
-    "vpt-deep",           # ... by fresh learnable tokens in every block
-    "primitive-adapter",  # motion prompts + one bottleneck shared by all tokens + head
-)
+from mpt_core.names import VARIANTS  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,52 @@
+"""`mpt predict`: parse, validate, call ``mpt.predict.predict``, print a table or one JSON object."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from mpt_core.names import FACE_MODES
+
+from .app import app, check_choice, fail
+
+
+@app.command("predict")
+def predict(
+    inputs: List[Path] = typer.Argument(..., help="Video files or folders of frame images (one clip each)."),
+    run: Path = typer.Option(..., "--run", help="Run folder (from `mpt train`)."),
+    model: Optional[str] = typer.Option(None, "--model", help="final (the default when the run has "
+                                        "final.safetensors), ensemble (mean over the fold models; the default "
+                                        "otherwise) or one fold's subject."),
+    onset: Optional[int] = typer.Option(None, "--onset", help="First frame: its number in the file names (a "
+                                        "video: 0-based index). Default: the first."),
+    offset: Optional[int] = typer.Option(None, "--offset", help="Last frame, inclusive. Default: the last."),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate. Default: the video's; required for a "
+                                        "folder of frames."),
+    face: str = typer.Option("auto", "--face", help="auto: find the face on the onset frame, level and crop it "
+                             "(one transform for the clip; the default for videos and frame folders); none: the "
+                             "frames are already cropped to the face."),
+    save_crops: Optional[Path] = typer.Option(None, "--save-crops", help="Folder for each input's aligned onset "
+                                              "crop, strip of normalised motion frames and rank image (PNG)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="Backbone weights file, if not where the run "
+                                           "recorded it (its sha256 must match the run's)."),
+) -> None:
+    """Class probabilities of raw clips under a trained run's model, preprocessed exactly as its cache."""
+    check_choice(face, FACE_MODES, "--face")
+    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
+        fail(f"--device {device!r} is not one of auto, cpu, cuda, cuda:N")
+    if weights is not None and not weights.is_file():
+        fail(f"--weights {weights}: no such file")
+    if not (run / "config.json").is_file():
+        fail(f"--run {run}: not a run folder (no config.json)")
+
+    from mpt.predict import format_table
+    from mpt.predict import predict as run_predict
+
+    result = run_predict(inputs, run, model=model, onset=onset, offset=offset, fps=fps, face=face, weights=weights,
+                         device=device, save_crops=save_crops)
+    typer.echo(json.dumps(result) if as_json else format_table(result))

@@ -1,0 +1,26 @@
+"""The names a user can choose from, defined once (no imports: the CLI reads them for a fast --help)."""
+
+# every corpus a cache can hold (preprocess/readers has one reader per name)
+DATASETS = ("casme2", "samm", "smic", "megc2019", "casme3")
+
+# what the cache stores as motion (METHOD 1.2): uint8 magnified frames, or the float16 band signal
+MOTION_OUTPUTS = ("magnified", "band")
+
+# face handling of raw frames: detect and align (one transform per clip), or use frames as they are
+FACE_MODES = ("auto", "none")
+
+# model variant -> what it trains (see mpt_core.model.mpt.VARIANT_SPECS for the architecture of each)
+VARIANTS = (
+    "mpt",                # motion prompts + group adapters + head (the method)
+    "prompt-only",        # motion prompts + head
+    "adapter-only",       # group adapter with two branches (class, visual) + head
+    "head-only",          # partial fine-tuning: only the head
+    "full-ft",            # mpt with the backbone trainable too
+    "no-pretrain",        # mpt on a random backbone, everything trainable
+    "vpt-shallow",        # mpt with the motion prompts replaced by K learnable input tokens
+    "vpt-deep",           # ... by fresh learnable tokens in every block
+    "primitive-adapter",  # motion prompts + one bottleneck shared by all tokens + head
+)
+
+# training precision: auto (bf16 autocast where the device computes bf16 natively, else fp32)
+PRECISIONS = ("auto", "fp32", "bf16")

@@ -1,0 +1,417 @@
+"""Training F leave-one-subject-out folds together over one shared frozen backbone.
+
+Why: the backbone is frozen and identical in every fold (same weights file or the same fixed
+seed); only the motion prompts, adapters and head differ. The per-fold loop pays for the
+backbone F times, on batches too small to fill an accelerator. Here the F folds' batches go
+through the frozen parts as ONE batch of F * B rows, and only the small trainable modules run per
+fold: ``torch.vmap`` over their stacked weights (F, ...) with ``torch.func.functional_call``.
+The composition stays the model's own (``MPTModel.forward``): during a forward, each trainable
+module is swapped for a wrapper that splits the rows back into folds.
+
+The frozen parts are never vmapped, so fused attention (``F.scaled_dot_product_attention``, which
+has no batching rule on the CPU) and autocast behave exactly as in one model.
+
+Each fold computes what the per-fold loop computes (``train/step.py``): mean cross-entropy over
+its own rows only (batches are ragged: padded to a common B), and Adam as ``torch.optim.Adam``
+with a step count per fold; a fold without a batch at a step takes no step at all (a zero
+gradient would still move Adam). Per-fold weights and Adam state export to, and import from, the
+formats of ``trainable_state_dict`` and ``torch.optim.Adam.state_dict``, so partial checkpoints
+and fold files are those of the per-fold loop.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, vmap
+
+
+class FoldBatchError(ValueError):
+    """Models, states or batches that cannot be trained fold-batched."""
+
+
+# helpers
+
+def supports_fold_batch(variant: str) -> bool:
+    """False for the variants that train the backbone (``full-ft``, ``no-pretrain``): nothing to share."""
+    from mpt_core.model import VARIANT_SPECS
+
+    return not VARIANT_SPECS[variant].train_backbone
+
+
+def fold_module_names(model: nn.Module) -> list[str]:
+    """The largest submodules whose parameters are all trainable (prompts, adapters, slots, head).
+
+    Raises if a module holds trainable and frozen parameters directly (it could not be split).
+    """
+    names: list[str] = []
+
+    def visit(prefix: str, module: nn.Module) -> None:
+        params = list(module.parameters())
+        if params and all(p.requires_grad for p in params):
+            names.append(prefix)
+            return
+        if any(p.requires_grad for p in module.parameters(recurse=False)):
+            raise FoldBatchError(f"{prefix or 'model'}: holds trainable parameters next to frozen ones; "
+                                 "cannot share it between folds")
+        for name, child in module.named_children():
+            visit(f"{prefix}.{name}" if prefix else name, child)
+
+    visit("", model)
+    if "" in names:
+        raise FoldBatchError("every parameter is trainable: there is no frozen backbone to share")
+    return names
+
+
+def pad_stack(parts: Sequence[torch.Tensor | None], rows: int) -> torch.Tensor:
+    """Per-fold tensors (b_f, ...) -> (F, rows, ...), zero-padded; None is a fold with no rows."""
+    like = next((p for p in parts if p is not None), None)
+    if like is None:
+        raise FoldBatchError("pad_stack: every fold is empty; nothing to stack")
+    out = like.new_zeros((len(parts), rows, *like.shape[1:]))  # (F, rows, ...)
+    for f, p in enumerate(parts):
+        if p is not None:
+            if len(p) > rows:
+                raise FoldBatchError(f"pad_stack: fold {f} has {len(p)} rows, more than the batch of {rows}")
+            out[f, : len(p)] = p
+    return out
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    return torch.autocast(device_type=device.type, dtype=dtype) if dtype is not None else nullcontext()
+
+
+# classes
+
+class _FoldMapped(nn.Module):
+    """Runs ``module`` on rows (F * B, ...) as F calls, fold f's rows with fold f's weights."""
+
+    def __init__(self, module: nn.Module, params: dict[str, torch.Tensor], folds: int):
+        super().__init__()
+        self.inner = module
+        self.stacked = params  # local name -> (F, ...)
+        self.folds = folds
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:  # plain attributes the model reads (uses_motion, num_tokens)
+            return getattr(self._modules["inner"], name)
+
+    def forward(self, *args: torch.Tensor) -> torch.Tensor:
+        def one(params, *xs):
+            return functional_call(self.inner, params, xs)
+
+        xs = [x.unflatten(0, (self.folds, -1)) for x in args]  # (F, B, ...)
+        return vmap(one)(self.stacked, *xs).flatten(0, 1)  # (F * B, ...)
+
+
+class StackedFolds:
+    """F folds' trainable weights stacked on a leading fold dim, around one shared frozen model.
+
+    ``base`` is a model as the per-fold loop builds it; it lends its frozen parts and its structure.
+    ``fold_states[f]`` is fold f's trainable state dict (``trainable_state_dict`` of the model fold f
+    would train). ``params[name]`` is a leaf tensor (F, ...) with ``requires_grad``, named as in
+    ``base.named_parameters()``.
+    """
+
+    def __init__(self, base: nn.Module, fold_states: Sequence[dict[str, torch.Tensor]]):
+        variant = getattr(getattr(base, "settings", None), "variant", None)
+        if variant is not None and not supports_fold_batch(variant):
+            raise FoldBatchError(f"variant {variant!r} trains the backbone; folds cannot share it "
+                                 "(train them one by one)")
+        if not fold_states:
+            raise FoldBatchError("StackedFolds needs at least one fold")
+        self.base, self.folds = base, len(fold_states)
+        self.names = [n for n, p in base.named_parameters() if p.requires_grad]
+        self.module_names = fold_module_names(base)
+        covered = {f"{m}.{n}" for m in self.module_names for n, _ in base.get_submodule(m).named_parameters()}
+        assert covered == set(self.names), f"trainable parameters outside the fold modules: {set(self.names) ^ covered}"
+        device = next(base.parameters()).device
+        self.params: dict[str, torch.Tensor] = {
+            n: torch.stack([base.get_parameter(n).detach()] * self.folds).to(device).requires_grad_(True)
+            for n in self.names
+        }
+        for f, state in enumerate(fold_states):
+            self.load_fold_state(f, state)
+
+    @classmethod
+    def from_models(cls, models: Sequence[nn.Module]) -> "StackedFolds":
+        """Stack per-fold models; their frozen weights must be equal (models[0]'s are kept)."""
+        from mpt_core.model import trainable_state_dict
+
+        for m in models[1:]:
+            _check_same_frozen(models[0], m)
+        return cls(models[0], [trainable_state_dict(m) for m in models])
+
+    @classmethod
+    def build(cls, settings, *, seeds: Sequence[int], weights: str | Path | None = None,
+              device: torch.device | str = "cpu") -> "StackedFolds":
+        """Fold f as the per-fold loop builds it: ``torch.manual_seed(seeds[f])``, ``build_model``.
+
+        The models are built on the CPU one at a time; only the first one's backbone is kept and
+        moved to ``device``, the others give their trainable weights. Like the per-fold loop, this
+        reseeds the global torch RNG.
+        """
+        from mpt_core.model import build_model, trainable_state_dict
+
+        if not supports_fold_batch(settings.variant):
+            raise FoldBatchError(f"variant {settings.variant!r} trains the backbone; folds cannot share it "
+                                 "(train them one by one)")
+        base, states = None, []
+        for seed in seeds:
+            torch.manual_seed(seed)
+            with warnings.catch_warnings():  # the caller says once that the backbone is random
+                warnings.filterwarnings("ignore", message="no weights file given")
+                model = build_model(settings, weights=weights)
+            if base is None:
+                base = model
+            else:
+                _check_same_frozen(base, model)
+            states.append(trainable_state_dict(model))
+        if base is None:
+            raise FoldBatchError("StackedFolds.build: no seeds given")
+        return cls(base.to(device), states)
+
+    # the forward
+
+    @property
+    def device(self) -> torch.device:
+        return next(iter(self.params.values())).device
+
+    def parameters(self) -> list[torch.Tensor]:
+        """The stacked trainable tensors, in ``model.parameters()`` order (the optimiser's order)."""
+        return [self.params[n] for n in self.names]
+
+    def train(self, mode: bool = True) -> "StackedFolds":
+        self.base.train(mode)
+        return self
+
+    def eval(self) -> "StackedFolds":
+        return self.train(False)
+
+    @contextmanager
+    def _fold_mapped(self):
+        swapped = []
+        try:
+            for name in self.module_names:
+                parent_name, _, child = name.rpartition(".")
+                parent = self.base.get_submodule(parent_name)
+                module = getattr(parent, child)
+                local = {n: self.params[f"{name}.{n}"] for n, _ in module.named_parameters()}
+                setattr(parent, child, _FoldMapped(module, local, self.folds))
+                swapped.append((parent, child, module))
+            yield
+        finally:
+            for parent, child, module in reversed(swapped):
+                setattr(parent, child, module)
+
+    def __call__(self, image: torch.Tensor, motion: torch.Tensor | None) -> torch.Tensor:
+        return self.forward(image, motion)
+
+    def forward(self, image: torch.Tensor, motion: torch.Tensor | None) -> torch.Tensor:
+        """image (F, B, 3, H, W), motion (F, B, T, 3, H, W) or None -> logits (F, B, C)."""
+        Fo, B = image.shape[:2]
+        if Fo != self.folds or (motion is not None and tuple(motion.shape[:2]) != (Fo, B)):
+            got = None if motion is None else tuple(motion.shape[:2])
+            raise FoldBatchError(f"expected inputs (folds={self.folds}, B, ...), got image {tuple(image.shape[:2])}, "
+                                 f"motion {got}")
+        flat_motion = None if motion is None else motion.flatten(0, 1)  # (F * B, T, 3, H, W)
+        with self._fold_mapped():
+            logits = self.base(image.flatten(0, 1), flat_motion)  # (F * B, C)
+        return logits.unflatten(0, (Fo, B))
+
+    # per-fold state, in the per-fold loop's formats
+
+    def fold_state_dict(self, f: int) -> dict[str, torch.Tensor]:
+        """Fold f's trainable weights: the keys and values ``trainable_state_dict`` gives for its model."""
+        return {n: self.params[n][f].detach().clone() for n in self.names}  # clone: a view would save all folds
+
+    @torch.no_grad()
+    def load_fold_state(self, f: int, state: dict[str, torch.Tensor]) -> None:
+        missing, unexpected = set(self.names) - set(state), set(state) - set(self.names)
+        if missing or unexpected:
+            raise FoldBatchError(f"fold {f}: state does not match the model (missing {sorted(missing)[:5]}, "
+                                 f"unexpected {sorted(unexpected)[:5]})")
+        for n in self.names:
+            if state[n].shape != self.params[n].shape[1:]:
+                raise FoldBatchError(f"fold {f}: {n} has shape {tuple(state[n].shape)}, the model "
+                                     f"{tuple(self.params[n].shape[1:])}")
+            self.params[n][f].copy_(state[n])
+
+    @torch.no_grad()
+    def fold_model(self, f: int) -> nn.Module:
+        """The shared base model loaded with fold f's weights (for ``save_checkpoint``); valid until the next call."""
+        for n in self.names:
+            self.base.get_parameter(n).copy_(self.params[n][f])
+        return self.base
+
+
+def _check_same_frozen(a: nn.Module, b: nn.Module) -> None:
+    fa = {n: p for n, p in a.named_parameters() if not p.requires_grad}
+    fb = {n: p for n, p in b.named_parameters() if not p.requires_grad}
+    if fa.keys() != fb.keys() or any(not torch.equal(fa[n], fb[n]) for n in fa):
+        raise FoldBatchError("the folds' frozen backbones differ; fold-batching needs one shared backbone "
+                             "(same weights file or the same random seed)")
+
+
+class FoldAdam:
+    """``torch.optim.Adam`` (no weight decay) over stacked tensors (F, ...), one step count per fold.
+
+    ``step(active)`` updates only the folds marked active; the others keep weights, moments and
+    step count. The arithmetic is torch's (``_multi_tensor_adam``), on all folds at once: the
+    moments live in two flat (F, P) tensors.
+    """
+
+    def __init__(self, params: Sequence[torch.Tensor], *, lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8):
+        self.params = list(params)
+        if not self.params:
+            raise FoldBatchError("FoldAdam: no parameters")
+        self.folds = self.params[0].shape[0]
+        if any(p.shape[0] != self.folds for p in self.params):
+            raise FoldBatchError("FoldAdam: every tensor needs the same leading fold dim")
+        self.lr, self.betas, self.eps = float(lr), (float(betas[0]), float(betas[1])), float(eps)
+        self.sizes = [p[0].numel() for p in self.params]
+        P = sum(self.sizes)
+        p0 = self.params[0]
+        self.exp_avg = torch.zeros(self.folds, P, device=p0.device, dtype=p0.dtype)  # (F, P)
+        self.exp_avg_sq = torch.zeros(self.folds, P, device=p0.device, dtype=p0.dtype)  # (F, P)
+        self.steps = [0] * self.folds  # on the host: bias corrections as torch computes them, no sync
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self, active: Sequence[bool]) -> None:
+        active = [bool(a) for a in active]
+        if len(active) != self.folds:
+            raise FoldBatchError(f"FoldAdam.step: {len(active)} active flags for {self.folds} folds")
+        if not any(active):
+            return
+        if any(p.grad is None for p in self.params):
+            raise FoldBatchError("FoldAdam.step: a parameter has no gradient (call backward first)")
+        Fo, (beta1, beta2) = self.folds, self.betas
+        self.steps = [s + a for s, a in zip(self.steps, active)]
+        # as torch.optim.Adam: python-float bias corrections from each fold's step count
+        step_size = [-(self.lr / (1 - beta1 ** s)) if a else 0.0 for s, a in zip(self.steps, active)]
+        bc2_sqrt = [(1 - beta2 ** s) ** 0.5 if a else 1.0 for s, a in zip(self.steps, active)]
+        p0 = self.params[0]
+        scal = torch.tensor([step_size, bc2_sqrt], dtype=p0.dtype).to(p0.device, non_blocking=True)  # (2, F)
+
+        grad = torch.cat([p.grad.reshape(Fo, -1) for p in self.params], dim=1)  # (F, P)
+        weight = torch.cat([p.reshape(Fo, -1) for p in self.params], dim=1)  # (F, P)
+        exp_avg = torch.lerp(self.exp_avg, grad, 1 - beta1)
+        exp_avg_sq = self.exp_avg_sq.mul(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = (exp_avg_sq.sqrt() / scal[1, :, None]).add_(self.eps)
+        new_weight = torch.addcdiv(weight, exp_avg * scal[0, :, None], denom)
+        if all(active):
+            self.exp_avg, self.exp_avg_sq = exp_avg, exp_avg_sq
+        else:
+            on = torch.tensor(active).to(p0.device, non_blocking=True)[:, None]  # (F, 1)
+            self.exp_avg = torch.where(on, exp_avg, self.exp_avg)
+            self.exp_avg_sq = torch.where(on, exp_avg_sq, self.exp_avg_sq)
+            new_weight = torch.where(on, new_weight, weight)
+        parts = new_weight.split(self.sizes, dim=1)
+        torch._foreach_copy_(self.params, [w.view(p.shape) for w, p in zip(parts, self.params)])
+
+    # per-fold state, in torch.optim.Adam's format
+
+    def _param_group(self) -> dict:
+        template = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=self.lr, betas=self.betas, eps=self.eps)
+        group = template.state_dict()["param_groups"][0]
+        group["params"] = list(range(len(self.params)))
+        return group
+
+    def fold_optimizer_state(self, f: int) -> dict:
+        """Fold f's state as ``torch.optim.Adam(fold f's params).state_dict()`` would give it."""
+        state = {}
+        if self.steps[f]:
+            m, v = self.exp_avg[f].split(self.sizes), self.exp_avg_sq[f].split(self.sizes)
+            for i, p in enumerate(self.params):
+                state[i] = {"step": torch.tensor(float(self.steps[f]), dtype=torch.get_default_dtype()),
+                            "exp_avg": m[i].view(p.shape[1:]).clone(), "exp_avg_sq": v[i].view(p.shape[1:]).clone()}
+        return {"state": state, "param_groups": [self._param_group()]}
+
+    @torch.no_grad()
+    def load_fold_optimizer_state(self, f: int, state_dict: dict) -> None:
+        groups, state = state_dict.get("param_groups"), state_dict.get("state")
+        if not isinstance(groups, list) or len(groups) != 1 or not isinstance(state, dict):
+            raise FoldBatchError(f"fold {f}: not a one-group torch.optim.Adam state dict")
+        g = groups[0]
+        ours = {"lr": self.lr, "betas": self.betas, "eps": self.eps, "weight_decay": 0, "amsgrad": False,
+                "maximize": False}
+        theirs = {k: tuple(g.get(k)) if k == "betas" else g.get(k) for k in ours}
+        if theirs != ours:
+            raise FoldBatchError(f"fold {f}: optimizer state made with {theirs}, this run uses {ours}")
+        if len(g["params"]) != len(self.params):
+            raise FoldBatchError(f"fold {f}: optimizer state for {len(g['params'])} parameters, the model has "
+                                 f"{len(self.params)}")
+        if not state:
+            self.steps[f] = 0
+            self.exp_avg[f].zero_()
+            self.exp_avg_sq[f].zero_()
+            return
+        steps = {float(s["step"]) for s in state.values()}
+        if len(state) != len(self.params) or len(steps) != 1:
+            raise FoldBatchError(f"fold {f}: optimizer state holds {len(state)} of {len(self.params)} "
+                                 f"parameters, steps {sorted(steps)}; fold-batching needs one step count")
+        m, v = [], []
+        for i, pid in enumerate(g["params"]):
+            s, shape = state[pid], self.params[i].shape[1:]
+            if s["exp_avg"].shape != shape or s["exp_avg_sq"].shape != shape:
+                raise FoldBatchError(f"fold {f}: optimizer state of parameter {i} has shape "
+                                     f"{tuple(s['exp_avg'].shape)}, the model {tuple(shape)}")
+            m.append(s["exp_avg"].reshape(-1))
+            v.append(s["exp_avg_sq"].reshape(-1))
+        self.exp_avg[f].copy_(torch.cat(m))
+        self.exp_avg_sq[f].copy_(torch.cat(v))
+        self.steps[f] = int(steps.pop())
+
+
+# the step and the evaluation
+
+def train_step_folds(stacked: StackedFolds, opt: FoldAdam, image: torch.Tensor, motion: torch.Tensor | None,
+                     labels: torch.Tensor, counts: Sequence[int], *,
+                     autocast_dtype: torch.dtype | None = None) -> torch.Tensor:
+    """One step of every fold with rows; returns the per-fold mean cross-entropy (F,), detached.
+
+    image (F, B, 3, H, W), motion (F, B, T, 3, H, W), labels (F, B); fold f's first ``counts[f]``
+    rows are real, the rest padding. A fold with no rows takes no step (its loss reads 0). If an
+    active fold's loss is not finite, no fold is updated and the losses are returned, as
+    ``train_step`` does: the caller knows which fold and step to name.
+    """
+    Fo, B = labels.shape
+    counts = [int(c) for c in counts]
+    if len(counts) != Fo or any(not 0 <= c <= B for c in counts):
+        raise FoldBatchError(f"counts {counts} do not fit {Fo} folds of batch {B}")
+    stacked.train()
+    with _autocast(image.device, autocast_dtype):
+        logits = stacked(image, motion)  # (F, B, C)
+    ce = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), reduction="none").view(Fo, B)
+    n = torch.tensor(counts).to(labels.device, non_blocking=True)  # (F,)
+    real = torch.arange(B, device=labels.device)[None] < n[:, None]  # (F, B)
+    loss = torch.where(real, ce, 0.0).sum(1) / n.clamp(min=1)  # (F,): each fold's mean over its own rows
+    if not bool(torch.isfinite(loss).all()):
+        return loss.detach()
+    opt.zero_grad()
+    loss.sum().backward()  # fold f's weights only see fold f's loss
+    opt.step([c > 0 for c in counts])
+    return loss.detach()
+
+
+@torch.no_grad()
+def predict_folds(stacked: StackedFolds, image: torch.Tensor, motion: torch.Tensor | None, *,
+                  autocast_dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Class probabilities (F, B, C) in float32 (padding rows too: the caller drops them)."""
+    stacked.eval()
+    with _autocast(image.device, autocast_dtype):
+        logits = stacked(image, motion)  # (F, B, C)
+    return torch.softmax(logits.float(), dim=-1)
