@@ -1,0 +1,226 @@
+"""Evaluate ``mpt_core.describe``: do its motion-based AU candidates name the AUs that moved?
+
+    .venv/bin/python bench/describe_eval.py [--subjects 12] [--clips-per-subject 8] [--seeds 0,2]
+
+Three test sets, each scored by AU *family* (``mpt_core.describe.AU_FAMILIES``: AUs whose
+motion looks alike at 224 px, e.g. {1, 2} or {5, 7, 45}), per clip, micro-averaged:
+precision = correct predicted families / predicted families, recall = correct / true.
+
+1. Synthetic datasets (``preprocess.synth.generate_synthetic``), CASME II layout, read back
+   with ``read_dataset("casme2", ...)``; each clip's true AU string is in the coding file. Every
+   clip is described from its onset..offset frames twice: with the annotated apex, and with no
+   apex (the kernel then picks the frame of maximum motion energy). The eyes come from the
+   generator's face geometry (``render_face`` with the subject's seed). The kernel's settings
+   (thresholds, rules) were chosen on seed 1 only; seeds 0 and 2, the default here, were held
+   out (``--seeds 1,0,2`` shows seed 1 too, marked).
+2. A real photograph (``skimage.data.astronaut()``, face cropped to 150 x 150 and resized to
+   224) warped by ``cv2.remap`` with smooth Gaussian-windowed displacements of 0.5-1.5 px at
+   224 at the brows (up: AU1/2 family; down and inward: AU4) or the lip corners (up and outward:
+   AU12; down: AU15), plus clips with no expression, under global head drift (translation
+   random walk + constant offset + slow rotation), per-frame gain flicker, sensor noise and JPEG.
+   The eye centres (81, 76.5) and (145, 79) and the brow and mouth-corner anchors below were read
+   off the crop by eye at 4x zoom, and checked by drawing them onto it.
+
+The confusion table counts, per clip, correct families on the diagonal; each missed true
+family against each wrongly predicted family of the same clip; a missed family with no wrong
+prediction in its clip under "(none)" (column); a wrong prediction with no missed family in its
+clip under "(none)" (row). Times are ``describe_motion`` seconds per clip on this machine
+(OpenCV's default threads), without reading the frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+# keep bench/ off the import path (bench/preprocess.py shadows the preprocess package)
+sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
+
+from mpt_core.describe import AU_FAMILIES, au_families, describe_motion  # noqa: E402
+
+TARGET = 0.7  # precision and recall each
+TUNING_SEED = 1  # the synthetic seed the kernel's settings were chosen on
+FAMILY_NAMES = ["+".join(f"AU{a}" for a in sorted(f)) for f in AU_FAMILIES]
+PHOTO_BOX = (50, 200, 150, 300)  # astronaut rows y0:y1, columns x0:x1 -> 224 x 224
+PHOTO_EYES = ((81.0, 76.5), (145.0, 79.0))  # pupil centres in the 224 crop (read off at 4x zoom)
+# anchors in the 224 crop: (x, y), and the Gaussian window (sx, sy) in pixels
+PHOTO_ANCHORS = {
+    "brow_in": [((96.0, 62.0), (9.0, 6.0)), ((128.0, 64.0), (9.0, 6.0))],
+    "brow_out": [((66.0, 60.0), (10.0, 6.0)), ((158.0, 64.0), (10.0, 6.0))],
+    "mouth": [((79.0, 134.0), (8.0, 7.0)), ((137.0, 136.0), (8.0, 7.0))],
+}
+# class: (true AU string, [(anchor, (outward, down) unit direction)])
+PHOTO_CLASSES = {
+    "brows up": ("1+2", [("brow_in", (0.0, -1.0)), ("brow_out", (0.0, -1.0))]),
+    "brows down+in": ("4", [("brow_in", (-0.7, 0.7))]),
+    "lip corners up+out": ("12", [("mouth", (0.6, -0.8))]),
+    "lip corners down": ("15", [("mouth", (0.0, 1.0))]),
+    "no expression": ("", []),
+}
+
+
+# scoring
+
+
+def score(pairs):
+    """pairs: [(true family set, predicted family set)] -> (precision, recall, confusion Counter)."""
+    tp = fp = fn = 0
+    confusion = Counter()
+    for true, pred in pairs:
+        hit, miss, extra = true & pred, true - pred, pred - true
+        tp, fp, fn = tp + len(hit), fp + len(extra), fn + len(miss)
+        for f in hit:
+            confusion[f, f] += 1
+        for t in miss:
+            for p in extra or [None]:
+                confusion[t, p] += 1
+        if not miss:
+            for p in extra:
+                confusion[None, p] += 1
+    precision = tp / (tp + fp) if tp + fp else float("nan")
+    recall = tp / (tp + fn) if tp + fn else float("nan")
+    return precision, recall, confusion
+
+
+def print_confusion(confusion: Counter, title: str) -> None:
+    used = sorted({k for pair in confusion for k in pair if k is not None})
+    rows, cols = used + [None], used + [None]
+    name = lambda k: FAMILY_NAMES[k] if k is not None else "(none)"  # noqa: E731
+    print(f"\n{title} (rows: true family, columns: predicted family)\n")
+    print("| true \\ predicted | " + " | ".join(name(c) for c in cols) + " |")
+    print("|---|" + "---:|" * len(cols))
+    for r in rows:
+        cells = [str(confusion.get((r, c), 0) or ".") for c in cols]
+        if any(c != "." for c in cells):
+            print(f"| {name(r)} | " + " | ".join(cells) + " |")
+
+
+def run_clips(clips, label: str) -> dict:
+    """clips: iterable of (frames, eyes, apex_index, numbers, true AU string). Prints and returns figures."""
+    given, free, times_given, times_free, apex_err = [], [], [], [], []
+    for frames, eyes, apex_index, numbers, au in clips:
+        true = au_families(au) if au else set()
+        t0 = time.perf_counter()
+        d = describe_motion(frames, eyes=eyes, apex_index=apex_index, numbers=numbers)
+        t1 = time.perf_counter()
+        f = describe_motion(frames, eyes=eyes, numbers=numbers)
+        t2 = time.perf_counter()
+        times_given.append(t1 - t0)
+        times_free.append(t2 - t1)
+        given.append((true, au_families([c.au for c in d.au_candidates])))
+        free.append((true, au_families([c.au for c in f.au_candidates])))
+        apex_err.append(abs(f.apex - d.apex))
+    out = {}
+    for how, pairs, times in (("apex given", given, times_given), ("no apex", free, times_free)):
+        p, r, confusion = score(pairs)
+        out[how] = (p, r, confusion)
+        met = "yes" if p >= TARGET and r >= TARGET else "NO"
+        print(f"| {label} | {how} | {len(pairs)} | {p:.3f} | {r:.3f} | {met} | {1000 * np.median(times):.0f} |")
+    out["apex_err"] = apex_err
+    return out
+
+
+# synthetic data
+
+
+def synthetic_clips(subjects: int, clips_per_subject: int, seed: int):
+    from preprocess.readers import read_dataset
+    from preprocess.synth import CODING_FILE, generate_synthetic
+    from preprocess.synth.face import render_face
+
+    out = Path(tempfile.gettempdir()) / f"mpt-describe-eval-synth-{subjects}x{clips_per_subject}-s{seed}"
+    generate_synthetic(out, subjects=subjects, clips_per_subject=clips_per_subject, seed=seed, progress=False)
+    index = read_dataset("casme2", out, out / CODING_FILE)
+    eyes = {}
+    for rec in index.clips:
+        s = int(rec.subject.removeprefix("sub"))
+        if s not in eyes:
+            size = cv2.imread(str(rec.frames[0])).shape[0]
+            pts = render_face(np.random.default_rng([seed, 1, s]), size).points  # as the generator seeds it
+            eyes[s] = (pts["eye_l"], pts["eye_r"])
+        frames = np.stack([cv2.imread(str(p))[..., ::-1] for p in rec.frames])
+        yield frames, eyes[s], rec.apex - rec.onset, list(range(rec.onset, rec.offset + 1)), rec.au
+
+
+# the photograph
+
+
+def photo_clips(per_class: int, seed: int):
+    from skimage.data import astronaut
+
+    y0, y1, x0, x1 = PHOTO_BOX
+    base = cv2.resize(astronaut()[y0:y1, x0:x1], (224, 224), interpolation=cv2.INTER_AREA).astype(np.float32)
+    gy, gx = np.mgrid[0:224, 0:224].astype(np.float32)
+    mid_x = (PHOTO_EYES[0][0] + PHOTO_EYES[1][0]) / 2
+    rng = np.random.default_rng(seed)
+    for label, (au, moves) in PHOTO_CLASSES.items():
+        for _ in range(per_class):
+            field = np.zeros((2, 224, 224), np.float32)
+            amp = rng.uniform(0.5, 1.5)
+            for anchor, (out_dir, down) in moves:
+                for (px, py), (sx, sy) in PHOTO_ANCHORS[anchor]:
+                    w = np.exp(-(((gx - px) / sx) ** 2 + ((gy - py) / sy) ** 2) / 2)
+                    field[0] += amp * out_dir * (1 if px > mid_x else -1) * w
+                    field[1] += amp * down * w
+            n = int(rng.integers(30, 61))
+            apex = int(round(rng.uniform(0.3, 0.6) * (n - 1)))
+            t = np.arange(n)
+            env = np.where(t <= apex, 0.5 * (1 - np.cos(np.pi * t / apex)),
+                           0.5 * (1 + np.cos(np.pi * (t - apex) / (n - 1 - apex))))
+            shift = rng.uniform(-1.5, 1.5, 2) + np.cumsum(rng.normal(0, 0.04, (n, 2)), 0)  # px
+            angle = np.linspace(0, rng.uniform(-0.6, 0.6), n)  # degrees, slow roll
+            frames = []
+            for i in range(n):
+                m = cv2.getRotationMatrix2D((112.0, 112.0), float(angle[i]), 1.0)
+                m[:, 2] += shift[i]
+                head = cv2.invertAffineTransform(m)  # sample where the head moved from
+                sx_ = (head[0, 0] * gx + head[0, 1] * gy + head[0, 2]).astype(np.float32)
+                sy_ = (head[1, 0] * gx + head[1, 1] * gy + head[1, 2]).astype(np.float32)
+                # the expression lives in head coordinates: content moves by +field there
+                e = np.float32(env[i]) * field  # (2, 224, 224)
+                map_x = sx_ - cv2.remap(e[0], sx_, sy_, cv2.INTER_LINEAR)
+                map_y = sy_ - cv2.remap(e[1], sx_, sy_, cv2.INTER_LINEAR)
+                img = cv2.remap(base, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+                img = img * rng.normal(1, 0.005) + rng.normal(0, 2.0, img.shape)
+                ok, buf = cv2.imencode(".jpg", np.clip(img + 0.5, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 90])
+                frames.append(cv2.imdecode(buf, cv2.IMREAD_UNCHANGED))
+            # eyes follow the head only on average: the aligner gives the first frame's
+            eyes = tuple(tuple(np.array(e) + shift[0]) for e in PHOTO_EYES)
+            yield np.stack(frames), eyes, apex, list(range(n)), au
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--subjects", type=int, default=12)
+    ap.add_argument("--clips-per-subject", type=int, default=8)
+    ap.add_argument("--seeds", default="0,2", help=f"synthetic seeds (settings were chosen on {TUNING_SEED})")
+    ap.add_argument("--photo-per-class", type=int, default=12)
+    args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    start = time.perf_counter()
+    print(f"machine: {os.cpu_count()} CPUs, OpenCV {cv2.__version__}, cv2 threads {cv2.getNumThreads()}")
+    print(f"\n| set | apex | clips | precision | recall | both >= {TARGET} | ms/clip (median) |\n|---|---|---:|---:|---:|---|---:|")
+    results = {}
+    for seed in seeds:
+        label = f"synthetic seed {seed}" + (" (settings chosen here)" if seed == TUNING_SEED else "")
+        results[label] = run_clips(synthetic_clips(args.subjects, args.clips_per_subject, seed), label)
+    results["photograph"] = run_clips(photo_clips(args.photo_per_class, seed=7), "photograph (astronaut)")
+    for label, res in results.items():
+        err = np.asarray(res["apex_err"])
+        print(f"\n{label}: apex found without the annotation is within 5 frames of the annotated one "
+              f"in {np.mean(err <= 5):.0%} of clips (median error {np.median(err):.0f} frames)")
+        print_confusion(res["apex given"][2], f"{label}, apex given: family confusion")
+    print(f"\ntotal {time.perf_counter() - start:.0f} s (load average {os.getloadavg()[0]:.1f})")
+
+
+if __name__ == "__main__":
+    main()
