@@ -46,6 +46,7 @@ def build_cache(
     progress: bool = True,
     classes=None,
     face: str | None = None,
+    max_seconds: float | None = None,
 ) -> Path:
     """Read dataset ``name`` at ``root`` and write (or reuse) its cache; returns the cache path.
 
@@ -54,7 +55,7 @@ def build_cache(
     """
     from .readers import read_dataset
 
-    index = read_dataset(name, root, annotations, strict=strict, classes=classes)
+    index = read_dataset(name, root, annotations, strict=strict, classes=classes, max_seconds=max_seconds)
     face = _face_mode(index, face)
     identity = input_identity(index, root=root, annotations=annotations, strict=strict,
                               face=face if getattr(index, "whole_frames", False) else None)

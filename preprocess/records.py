@@ -12,9 +12,9 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class ClipRecord:
-    dataset: str  # "casme2", "samm", "smic", "megc2019"
+    dataset: str  # "casme2", "samm", "smic", "megc2019", "casme3"
     subject: str  # LOSO group id, e.g. "sub01", "006", "s1"; megc2019 prefixes the dataset: "casme2/sub01"
-    clip: str  # clip name as on disk, e.g. "EP02_01f", "006_1_2", "s1_ne_01"
+    clip: str  # clip name as on disk, e.g. "EP02_01f", "006_1_2", "s1_ne_01"; casme3: subject_recording_onset
     label: str  # class name
     label_index: int  # index into DatasetIndex.classes
     frames: tuple[Path, ...]  # onset..offset inclusive, in frame-number order
@@ -52,6 +52,7 @@ class DatasetIndex:
     clips: list[ClipRecord]
     skipped: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    whole_frames: bool = False  # frames are whole video frames (CAS(ME)^3): faces must be detected and aligned
 
     @property
     def subjects(self) -> list[str]:

@@ -170,3 +170,36 @@ def shared_tree(tmp_path_factory, kind: str, annotations: Path) -> Path:
         raise ValueError(kind)
     (root / ".complete").touch()
     return root
+
+
+# CAS(ME)^3 Part A
+
+CASME3_LABEL = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
+CASME3_HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"]
+
+
+def casme3_rows(path: Path) -> list[dict]:
+    """CAS(ME)^3 Part A label rows (sheet ``label``, header on row 1; frame numbers stored as text)."""
+    ws = openpyxl.load_workbook(path, read_only=True, data_only=True)["label"]
+    rows = list(ws.iter_rows(values_only=True))
+    assert list(rows[0][:8]) == CASME3_HEADER, rows[0]
+    return [
+        dict(subject=s, recording=f, onset=int(on), apex=int(ap), offset=int(off), au=au, objective=obj, emotion=em,
+             row=r)
+        for r, (s, f, on, ap, off, au, obj, em, *_) in enumerate(rows[1:], start=2)
+        if s is not None
+    ]
+
+
+def fabricate_casme3(root: Path, rows: list[dict], *, depth: bool = False) -> Path:
+    """``root/spNO.1/e/color/62.jpg`` for every frame from the smallest to the largest frame number a row
+    names (a 0 names no frame: there is no ``0.jpg``); with ``depth``, ``depth/62.png`` beside them."""
+    frames: dict[Path, set[int]] = {}
+    for r in rows:
+        named = [n for n in (r["onset"], r["apex"], r["offset"]) if n > 0]
+        frames.setdefault(root / r["subject"] / r["recording"], set()).update(range(min(named), max(named) + 1))
+    for folder, numbers in frames.items():
+        write_frames(folder / "color", sorted(numbers), "{}.jpg")
+        if depth:
+            write_frames(folder / "depth", sorted(numbers), "{}.png")
+    return root

@@ -126,17 +126,18 @@ class RunFolder:
         return json.loads(self.config_path.read_text())
 
     # folds (the final model lives in the run folder itself)
-    def _base(self, name: str) -> Path:
-        return self.path / name if name == FINAL else self.folds_dir / name
+    def _file(self, name: str, suffix: str) -> Path:
+        # name + suffix, never Path.with_suffix: subjects such as "spNO.1" hold dots
+        return (self.path if name == FINAL else self.folds_dir) / f"{name}{suffix}"
 
     def record_path(self, name: str) -> Path:
-        return self._base(name).with_suffix(".json")
+        return self._file(name, ".json")
 
     def weights_path(self, name: str) -> Path:
-        return self._base(name).with_suffix(".safetensors")
+        return self._file(name, ".safetensors")
 
     def partial_path(self, name: str) -> Path:
-        return self._base(name).with_suffix(".partial.pt")
+        return self._file(name, ".partial.pt")
 
     def is_done(self, name: str) -> bool:
         return self.record_path(name).exists()

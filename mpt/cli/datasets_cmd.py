@@ -48,12 +48,17 @@ def summary(
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail on the first problem instead of skipping the clip.")
     ] = False,
+    max_seconds: Annotated[
+        Optional[float], typer.Option("--max-seconds", help="casme3: onset-to-offset spans longer than this are "
+                                      "problems (default 10 s).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else on stdout.")] = False,
 ) -> None:
     """Count clips, subjects and classes of a dataset, and list skipped clips with the reason."""
     from preprocess.readers import read_dataset
 
-    index = read_dataset(name.value, root, annotations, strict=strict, classes=split_classes(classes))
+    index = read_dataset(name.value, root, annotations, strict=strict, classes=split_classes(classes),
+                         max_seconds=max_seconds)
     if as_json:
         for w in index.warnings:
             typer.echo(f"warning: {w}", err=True)

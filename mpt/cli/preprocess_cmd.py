@@ -39,6 +39,8 @@ def preprocess(
     face: Optional[str] = typer.Option(None, "--face", help="auto: detect and align the face (one transform per "
                                        "clip, found on the onset frame); none: use frames as they are. Default: auto "
                                        "for corpora of whole video frames (casme3), none for cropped corpora."),
+    max_seconds: Optional[float] = typer.Option(None, "--max-seconds", help="casme3: onset-to-offset spans longer "
+                                                "than this are problems (default 10 s)."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad clip or frame instead of skipping it."),
     force: bool = typer.Option(False, "--force", help="Recompute even if a complete cache exists."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
@@ -69,6 +71,6 @@ def preprocess(
     )  # fmt: skip
     path = build_cache(
         name, root, annotations, settings=settings, cache_dir=cache_dir, jobs=jobs, strict=strict,
-        force=force, progress=progress, classes=split_classes(classes), face=face,
+        force=force, progress=progress, classes=split_classes(classes), face=face, max_seconds=max_seconds,
     )  # fmt: skip
     typer.echo(str(path))

@@ -75,4 +75,6 @@ def read_casme2(
         label = index.select(e, EMOTIONS)
         if label is not None:
             index.add(e, label, folder / e.subject / e.clip, pattern, FPS)
-    return index.build()
+    result = index.build()
+    result.whole_frames = folder.name == "CASME2_RAW_selected"  # the raw release: 640x480, faces not cropped
+    return result

@@ -92,6 +92,50 @@ def resolve_classes(dataset: str, classes: Sequence[str] | None, default: tuple[
     return chosen
 
 
+# Named class protocols: each maps its classes, in label-index order, to the emotions it merges.
+# A merged class keeps every clip's own emotion in ClipRecord.emotion.
+_CASME3_NEGATIVE = ("anger", "disgust", "fear", "sad")
+CLASS_PRESETS: dict[str, tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]] = {  # name -> (dataset, classes)
+    "casme3-7": ("casme3", tuple((e, (e,)) for e in ("anger", "disgust", "fear", "happy", "others", "sad",
+                                                     "surprise"))),
+    "casme3-4": ("casme3", (("negative", _CASME3_NEGATIVE), ("positive", ("happy",)), ("surprise", ("surprise",)),
+                            ("others", ("others",)))),
+    "casme3-3": ("casme3", (("negative", _CASME3_NEGATIVE), ("positive", ("happy",)), ("surprise", ("surprise",)))),
+}
+
+
+def resolve_preset(
+    dataset: str, classes: str | Sequence[str] | None, default: str, emotions: tuple[str, ...]
+) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The class selection (order = label index) and the class each selected emotion counts as.
+
+    ``classes`` is None (the ``default`` preset), a preset name, a one-element list naming one (what
+    the CLI's ``--classes casme3-7`` gives), or a list of names, each one of ``emotions`` or a merged
+    class of this dataset's presets (``negative``); an emotion claimed twice is an error.
+    """
+    presets = {name: dict(spec) for name, (owner, spec) in CLASS_PRESETS.items() if owner == dataset}
+    if isinstance(classes, str):
+        classes = [classes]
+    names = [str(c).strip().lower() for c in (classes if classes is not None else [default])]
+    if len(names) == 1 and names[0] in CLASS_PRESETS:
+        if names[0] not in presets:
+            raise DatasetError(f"{dataset}: class preset {names[0]!r} is for {CLASS_PRESETS[names[0]][0]}, "
+                               f"not {dataset}: choose one of {', '.join(presets)}")
+        spec = presets[names[0]]
+    else:
+        merged = {cls: members for spec in presets.values() for cls, members in spec.items()}
+        spec = {n: merged.get(n, (n,)) for n in names}
+        claimed = [e for members in spec.values() for e in members]
+        unknown = [n for n in names if n not in merged and n not in emotions]
+        if unknown or not names or len(spec) != len(names) or len(set(claimed)) != len(claimed):
+            groups = [c for c in merged if c not in emotions]
+            raise DatasetError(
+                f"{dataset}: bad class selection {list(classes)}: choose a preset ({', '.join(presets)}) or "
+                f"distinct names among {', '.join(emotions + tuple(groups))}, each emotion in one class only"
+            )
+    return tuple(spec), {e: cls for cls, members in spec.items() for e in members}
+
+
 def find_one(dataset: str, folders: Sequence[Path], glob: str, what: str) -> Path:
     """The single file matching ``glob`` in the first of ``folders`` that has any."""
     for folder in folders:
@@ -196,6 +240,18 @@ class IndexBuilder:
             self.exclude(label)
             return None
         return label
+
+    def classify(self, e: Entry, emotions: tuple[str, ...], merged: dict[str, str]) -> str | None:
+        """Like ``select``, for a selection that merges emotions: ``merged`` maps each selected
+        emotion (lower case) to its class."""
+        emotion = e.emotion.lower()
+        if emotion not in emotions:
+            self.problem(e.source, e.clip, f"unknown label {e.emotion!r} (known: {', '.join(emotions)})", e.row)
+            return None
+        if emotion not in merged:
+            self.exclude(emotion)
+            return None
+        return merged[emotion]
 
     def claim(self, e: Entry) -> bool:
         """False (with a problem) if this subject/clip was already read."""

@@ -125,4 +125,6 @@ def read_smic(
         _from_folders(index, clips, pattern)
     else:
         _from_csv(index, Path(annotations), hs, clips, pattern)
-    return index.build()
+    result = index.build()
+    result.whole_frames = pattern.pattern.lstrip("^").startswith("image")  # raw HS frames: faces not cropped
+    return result

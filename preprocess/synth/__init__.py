@@ -23,7 +23,7 @@ CODING_FILE = "CASME2-coding-synth.xlsx"
 SETTINGS_FILE = "synth-settings.json"
 FORMAT_VERSION = 1  # bump when the generator's output changes
 
-__all__ = ["generate_synthetic", "plan_clips", "quota", "ClipPlan", "CLASSES", "CASME2_COUNTS", "FPS", "CODING_FILE"]
+__all__ = ["generate_synthetic", "generate_synthetic_casme3", "plan_clips", "quota", "ClipPlan", "CLASSES", "CASME2_COUNTS", "FPS", "CODING_FILE"]
 
 
 def _render_subject(plans: list[ClipPlan], seed: int, size: int, root: Path) -> int:
@@ -104,3 +104,12 @@ def generate_synthetic(
 
     write_coding(coding, plans)  # written last: its presence marks a finished dataset
     return coding
+
+
+def __getattr__(name: str):
+    # the CAS(ME)^3-layout generator (whole frames, a face inside a larger canvas), imported on use
+    if name == "generate_synthetic_casme3":
+        from .casme3 import generate_synthetic_casme3
+
+        return generate_synthetic_casme3
+    raise AttributeError(name)

@@ -1,0 +1,48 @@
+"""`mpt describe`: parse, validate, call ``mpt.describe.describe``, print tables or one JSON object."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mpt_core.names import FACE_MODES
+
+from .app import app, check_choice, fail
+
+
+@app.command("describe")
+def describe(
+    input: Path = typer.Argument(..., help="A video file or a folder of frame images (one clip)."),
+    onset: Optional[int] = typer.Option(None, "--onset", help="First frame: its number in the file names (a "
+                                        "video: 0-based index). Default: the first."),
+    apex: Optional[int] = typer.Option(None, "--apex", help="Apex frame, numbered like --onset. Default: the "
+                                       "frame of maximum motion energy relative to the onset."),
+    offset: Optional[int] = typer.Option(None, "--offset", help="Last frame, inclusive. Default: the last."),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate. Default: the video's; required for a "
+                                        "folder of frames."),
+    face: str = typer.Option("auto", "--face", help="auto: find the face on the onset frame, level and crop it "
+                             "(one transform for the clip); none: the frames are already cropped to the face "
+                             "(the eyes are detected on the onset frame, else assumed where mpt's crop puts them)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+) -> None:
+    """Region motion from onset to apex (optical flow, head motion removed) and motion-based AU candidates."""
+    check_choice(face, FACE_MODES, "--face")
+    for name, value in (("--onset", onset), ("--apex", apex), ("--offset", offset)):
+        if value is not None and value < 0:
+            fail(f"{name} {value}: frame numbers are >= 0")
+    if onset is not None and apex is not None and apex <= onset:
+        fail(f"--apex {apex} must come after --onset {onset}")
+    if apex is not None and offset is not None and apex > offset:
+        fail(f"--apex {apex} is after --offset {offset}")
+
+    from mpt.describe import describe as run_describe
+    from mpt.describe import show
+
+    result = run_describe(input, onset=onset, apex=apex, offset=offset, fps=fps, face=face)
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        show(result)
