@@ -4,4 +4,14 @@ the cache format in ``mpt_core/``."""
 
 from mpt_core import __version__
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "predict"]
+
+
+def __getattr__(name: str):
+    """``from mpt import predict`` (defined in ``mpt.inference``) imports torch and OpenCV only when asked (keeps ``mpt --help`` fast)."""
+    if name == "predict":
+        from .inference import predict
+
+        globals()["predict"] = predict
+        return predict
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

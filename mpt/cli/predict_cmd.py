@@ -1,4 +1,4 @@
-"""`mpt predict`: parse, validate, call ``mpt.predict.predict``, print a table or one JSON object."""
+"""`mpt predict`: parse, validate, call ``mpt.inference.predict``, print a table or one JSON object."""
 
 from __future__ import annotations
 
@@ -44,8 +44,8 @@ def predict(
     if not (run / "config.json").is_file():
         fail(f"--run {run}: not a run folder (no config.json)")
 
-    from mpt.predict import format_table
-    from mpt.predict import predict as run_predict
+    from mpt.inference import format_table
+    from mpt.inference import predict as run_predict
 
     result = run_predict(inputs, run, model=model, onset=onset, offset=offset, fps=fps, face=face, weights=weights,
                          device=device, save_crops=save_crops)

@@ -1,0 +1,299 @@
+"""``mpt predict``: apply a trained run to a user's raw clip (a video file or a folder of frames).
+
+raw frames (onset..offset) -> face crop (one transform, found on the onset frame) ->
+``clip_arrays`` with the run's own cache settings -> the run's model(s), in the run's precision ->
+class probabilities.
+
+Why the run's cache settings and ``clip_arrays``: the model only ever saw arrays made by that
+function with those settings, so a clip predicted from its raw frames gets bit-identical arrays
+(and the same probabilities) as it had in the cache the run was trained and evaluated on.
+
+Models: ``final`` (trained on every clip; the default when the run has it), ``ensemble`` (the mean
+of the fold models' probabilities; the default otherwise), or one fold's model by its held-out
+subject. The fold models differ only in their small trainable weights, so the ensemble builds ONE
+model (one frozen backbone) and swaps the trainable weights of each fold into it.
+
+Every expected failure raises a ValueError subclass with one line: what, where, why.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mpt_core.names import FACE_MODES
+
+FINAL, ENSEMBLE = "final", "ensemble"
+
+
+class PredictError(ValueError):
+    """A run folder, model choice, device or option that cannot be used; the message says which."""
+
+
+# classes
+
+
+@dataclass(eq=False)
+class RunModels:
+    """The model(s) of one run, loaded once per ``predict`` call and applied to every input."""
+
+    run: Path
+    name: str  # "final", "ensemble" or a subject
+    classes: tuple[str, ...]
+    settings: object  # mpt_core.clip.PreprocessSettings: the run's cache settings
+    precision: str  # the run's ("fp32" or "bf16")
+    device: object  # torch.device
+    model: object  # MPTModel; the ensemble swaps each member's trainable weights into it
+    members: dict = field(default_factory=dict)  # member name -> trainable weights on the device
+
+    def probabilities(self, rank: np.ndarray, motion: np.ndarray) -> np.ndarray:
+        """rank (S, S, 3), motion (T, S, S, 3) as clip_arrays returns them -> (C,) float64;
+        the mean over the members for an ensemble."""
+        import torch
+
+        from train.step import predict as model_probs
+
+        image = torch.from_numpy(rank).permute(2, 0, 1)[None].to(self.device)  # (1, 3, S, S), as the cache's batches
+        frames = torch.from_numpy(motion).permute(0, 3, 1, 2)[None].to(self.device)  # (1, T, 3, S, S)
+        probs = []
+        for weights in self.members.values():
+            if len(self.members) > 1:
+                self.model.load_state_dict(weights, strict=False)  # only trainable keys: checked on load
+            probs.append(model_probs(self.model, image, frames, self.precision)[0].double().cpu().numpy())  # (C,)
+        return np.mean(probs, axis=0)
+
+
+# helpers
+
+
+def _device(name: str):
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not (name == "cpu" or name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit())):
+        raise PredictError(f"device {name!r}: choose auto, cpu, cuda or cuda:N")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise PredictError(f"device {name!r} requested but CUDA is not available; use --device cpu")
+    return torch.device(name)
+
+
+def _choose(run, model: str | None, fold_files: dict, has_final: bool) -> str:
+    where = run.path
+    if not fold_files and not has_final:
+        raise PredictError(f"{where}: no trained models (no finished folds in folds/ and no final.safetensors); "
+                           "train the run first (`mpt train`)")
+    if model is None:
+        return FINAL if has_final else ENSEMBLE
+    if model == FINAL and not has_final:
+        raise PredictError(f"{where}: no final model (final.safetensors; train with --final); "
+                           "use --model ensemble or a fold's subject")
+    if model == ENSEMBLE and not fold_files:
+        raise PredictError(f"{where}: no fold models to average (folds/*.safetensors); use --model final")
+    if model not in (FINAL, ENSEMBLE) and model not in fold_files:
+        known = ", ".join(sorted(fold_files)) or "none"
+        raise PredictError(f"{where}: --model {model!r} is not final, ensemble or a fold's subject "
+                           f"(subjects: {known})")
+    return model
+
+
+def _member_weights(path: Path, first_header: dict, trainable: set, device) -> dict:
+    """The trainable weights of one more fold file, checked to fit the model built for the first."""
+    from mpt_core.model.checkpoint import FORMAT, CheckpointError, read_checkpoint_file
+
+    tensors, header = read_checkpoint_file(path)
+    if header.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an mpt checkpoint (format {FORMAT!r} expected)")
+    if header.get("settings") != first_header.get("settings"):
+        raise CheckpointError(f"{path}: model settings differ from the run's other fold models")
+    sha = (header.get("backbone_weights") or {}).get("sha256")
+    if sha != (first_header.get("backbone_weights") or {}).get("sha256"):
+        raise CheckpointError(f"{path}: trained on other backbone weights than the run's other fold models")
+    if set(tensors) != trainable:
+        raise CheckpointError(f"{path}: keys are not the model's trainable weights")
+    return {k: v.to(device) for k, v in tensors.items()}
+
+
+def load_run_models(run, *, model: str | None = None, weights=None, device: str = "auto") -> RunModels:
+    """The chosen model(s) of the run folder ``run``, on ``device``, ready for ``probabilities``.
+
+    ``weights`` overrides the backbone weights file recorded in the run (its sha256 must match).
+    """
+    from mpt_core.clip import PreprocessSettings
+    from mpt_core.model import load_checkpoint
+    from mpt_core.model.checkpoint import read_checkpoint_file
+    from train.runs import RunFolder
+    from train.step import resolve_precision
+
+    folder = RunFolder(run)
+    if not folder.config_path.is_file():
+        raise PredictError(f"{folder.path}: not a run folder (no config.json); pass the folder `mpt train` wrote")
+    config = folder.config()
+    try:
+        settings = PreprocessSettings.from_dict(config["cache_settings"])
+        classes = tuple(config["classes"])
+        precision = config["train"]["precision"]
+    except (KeyError, TypeError) as err:
+        raise PredictError(f"{folder.config_path}: incomplete run config (missing {err})") from None
+    if weights is not None and not Path(weights).is_file():
+        raise PredictError(f"{weights}: backbone weights file not found")
+    dev = _device(device)
+    fold_files = folder.fold_weight_files()
+    final_file = folder.weights_path(FINAL)
+    name = _choose(folder, model, fold_files, final_file.is_file())
+    files = {FINAL: final_file} if name == FINAL else fold_files if name == ENSEMBLE else {name: fold_files[name]}
+    for member, path in files.items():
+        if not path.is_file():
+            raise PredictError(f"{path}: the weights of {'the final model' if member == FINAL else 'fold ' + member} "
+                               "are missing (the fold's record exists); retrain that fold")
+    paths = list(files.values())
+    net, _ = load_checkpoint(paths[0], map_location=dev, weights=weights)
+    net.eval()
+    if net.settings.num_classes != len(classes):
+        raise PredictError(f"{paths[0]}: {net.settings.num_classes} classes, the run's config.json has {len(classes)}")
+    # a copy: for an ensemble, the model's own weights are overwritten by each member's in turn
+    first = next(iter(files))
+    members = {first: {n: p.detach().clone() for n, p in net.named_parameters() if p.requires_grad}}
+    if len(paths) > 1:
+        _, first_header = read_checkpoint_file(paths[0])
+        for member, path in list(files.items())[1:]:
+            members[member] = _member_weights(path, first_header, set(members[first]), dev)
+    return RunModels(run=folder.path, name=name, classes=classes, settings=settings,
+                     precision=resolve_precision(precision, dev), device=dev, model=net, members=members)
+
+
+def _add(timings: dict | None, stage: str, t0: float) -> float:
+    now = time.perf_counter()
+    if timings is not None:
+        timings[stage] = timings.get(stage, 0.0) + now - t0
+    return now
+
+
+def _display(motion: np.ndarray) -> np.ndarray:
+    """uint8 motion frames as they are; the float16 band signal scaled symmetrically about grey."""
+    if motion.dtype == np.uint8:
+        return motion
+    m = motion.astype(np.float32)
+    peak = float(np.abs(m).max()) or 1.0
+    return np.clip(127.5 + 127.5 * m / peak, 0, 255).astype(np.uint8)
+
+
+def _save_crops(out: Path, stem: str, onset_crop: np.ndarray, arrays: dict) -> list[str]:
+    import cv2
+
+    out.mkdir(parents=True, exist_ok=True)
+    strip = np.concatenate(list(_display(arrays["motion"])), axis=1)  # (S, T * S, 3)
+    images = {"onset": onset_crop, "motion": strip, "rank": arrays["rank"]}
+    written = []
+    for kind, rgb in images.items():
+        path = out / f"{stem}-{kind}.png"
+        if not cv2.imwrite(str(path), cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)):
+            raise PredictError(f"{path}: cannot write the PNG (is --save-crops a writable folder?)")
+        written.append(str(path))
+    return written
+
+
+def predict_clip(models: RunModels, path, *, onset=None, offset=None, fps=None, face: str = "auto",
+                 save_crops=None, crop_name: str | None = None, timings: dict | None = None) -> dict:
+    """One input -> its entry of ``predict``'s ``clips`` (face warnings go to stderr)."""
+    from mpt_core.clip import clip_arrays, resize_frames
+    from preprocess.face import find_face
+    from preprocess.inputs import load_input
+
+    if face not in FACE_MODES:
+        raise PredictError(f"face mode {face!r}: choose {' or '.join(FACE_MODES)}")
+    t0 = time.perf_counter()
+    clip = load_input(path, onset=onset, offset=offset, fps=fps)  # frames (N, H, W, 3) uint8 RGB
+    t0 = _add(timings, "decode", t0)
+    size = models.settings.size
+    box = None
+    frames = clip.frames
+    if face == "auto":
+        transform = find_face(frames[0], where=f"{clip.source}: onset frame {clip.onset}")
+        for warning in transform.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        frames = transform.apply(frames, size)  # (N, S, S, 3): one transform for the whole clip
+        box = {"box": [int(v) for v in transform.box], "angle_deg": float(transform.angle_deg)}
+    t0 = _add(timings, "face", t0)
+    arrays = clip_arrays(frames, clip.fps, models.settings)  # rank (S, S, 3), motion (T, S, S, 3)
+    t0 = _add(timings, "preprocess", t0)
+    probs = models.probabilities(arrays["rank"], arrays["motion"])  # (C,)
+    t0 = _add(timings, "model", t0)
+    entry = {
+        "input": str(path), "onset": clip.onset, "offset": clip.offset, "fps": clip.fps,
+        "frames": int(arrays["n_frames"]), "face": box,
+        "probabilities": {c: float(p) for c, p in zip(models.classes, probs)},
+        "prediction": models.classes[int(np.argmax(probs))],
+    }
+    if save_crops is not None:
+        onset_crop = frames[0] if face == "auto" else resize_frames(frames[:1], size)[0]
+        entry["crops"] = _save_crops(Path(save_crops), crop_name or Path(path).stem, onset_crop, arrays)
+        _add(timings, "save", t0)
+    return entry
+
+
+def predict(inputs, run, *, model: str | None = None, onset: int | None = None, offset: int | None = None,
+            fps: float | None = None, face: str = "auto", weights=None, device: str = "auto", save_crops=None,
+            timings: dict | None = None) -> dict:
+    """Class probabilities of each input (a video file or a folder of frames) under the run's model(s).
+
+    ``inputs``: one path or a list. ``onset``/``offset``: frame numbers as in the file names (a
+    video's 0-based indices), the same for every input; default the whole input. ``fps``: default
+    the video's rate; required for a frame folder. ``face``: "auto" (find the face on the onset
+    frame, crop and level it; the default, for videos and frame folders alike) or "none" (frames
+    already cropped to the face). ``model``: None (final if the run has it, else ensemble),
+    "final", "ensemble" or a fold's subject. ``save_crops``: a folder for each input's aligned
+    onset crop, strip of T motion frames and rank image (PNG). ``timings`` (if given) accumulates
+    seconds per stage: load, decode, face, preprocess, model (and save).
+
+    Returns ``{"run", "model", "members" (the models averaged: one for final or a subject),
+    "precision", "device", "classes", "clips": [{"input", "onset",
+    "offset", "fps", "frames", "face": {"box": [x, y, w, h], "angle_deg"} or None,
+    "probabilities": {class: p}, "prediction"(, "crops")}]}``.
+    """
+    inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    if not inputs:
+        raise PredictError("no inputs: give one or more video files or frame folders")
+    if face not in FACE_MODES:
+        raise PredictError(f"face mode {face!r}: choose {' or '.join(FACE_MODES)}")
+    t0 = time.perf_counter()
+    models = load_run_models(run, model=model, weights=weights, device=device)
+    _add(timings, "load", t0)
+    names = _crop_names(inputs)
+    clips = [predict_clip(models, path, onset=onset, offset=offset, fps=fps, face=face, save_crops=save_crops,
+                          crop_name=name, timings=timings) for path, name in zip(inputs, names)]
+    return {"run": str(models.run), "model": models.name, "members": list(models.members),
+            "precision": models.precision, "device": str(models.device), "classes": list(models.classes),
+            "clips": clips}
+
+
+def _crop_names(inputs) -> list[str]:
+    """Each input's file-name stem, numbered where two inputs share one (sub01/EP01, sub02/EP01)."""
+    stems = [Path(p).stem or "input" for p in inputs]
+    return [s if stems.count(s) == 1 else f"{s}-{i + 1}" for i, s in enumerate(stems)]
+
+
+def format_table(result: dict) -> str:
+    """The human-readable result: what was used, then per input its frames, face and probabilities."""
+    model = result["model"]
+    if model == ENSEMBLE:
+        model += f" (mean of {len(result['members'])} fold models: {', '.join(result['members'])})"
+    lines = [f"run {result['run']}: model {model}, {result['precision']} on {result['device']}"]
+    width = max(len(c) for c in result["classes"])
+    for clip in result["clips"]:
+        face = clip["face"]
+        where = ("face: none (frames used as they are)" if face is None else
+                 f"face box (x, y, w, h) = ({', '.join(map(str, face['box']))}), roll {face['angle_deg']:.1f} deg")
+        lines += ["", f"{clip['input']}: frames {clip['onset']}..{clip['offset']} ({clip['frames']} frames at "
+                  f"{clip['fps']:g} fps), {where}", f"    {'class':<{width}}  probability"]
+        for c, p in clip["probabilities"].items():
+            mark = "*" if c == clip["prediction"] else " "
+            lines.append(f"  {mark} {c:<{width}}  {p:11.4f}")
+        if "crops" in clip:
+            lines.append(f"  crops: {', '.join(clip['crops'])}")
+    return "\n".join(lines)
