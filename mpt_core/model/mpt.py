@@ -117,6 +117,7 @@ class MPTModel(nn.Module):
 
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 [0, 255] or float [0, 1] (..., 3, H, W) -> normalised float at img_size."""
+        owned = x.dtype != torch.float32  # .float() makes a copy we may overwrite in place
         x = x.float().div_(255) if x.dtype == torch.uint8 else x.float()
         S = self.settings.img_size
         if x.shape[-2:] != (S, S):
@@ -124,6 +125,9 @@ class MPTModel(nn.Module):
             shrink = x.shape[-2] > S or x.shape[-1] > S
             x = F.interpolate(x.flatten(0, -4), size=(S, S), mode="bilinear", align_corners=False, antialias=shrink)
             x = x.view(*lead, 3, S, S)
+            owned = True
+        if owned and not x.requires_grad:  # same arithmetic, without two more (B, T, 3, S, S) float tensors
+            return x.sub_(self.mean).div_(self.std)
         return (x - self.mean) / self.std
 
     def embed(self, image: torch.Tensor) -> torch.Tensor:
