@@ -26,6 +26,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from mpt_core.device import resolve_device
+
 from train.explain import ExplainError
 
 FINAL = "final"  # train.runs.FINAL: the model trained on every clip
@@ -62,14 +64,6 @@ class ExplainResult:
 
 def safe_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_.+" else "_" for c in str(text)) or "_"
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ExplainError(f"device {name!r} requested but CUDA is not available; use --device cpu")
-    return torch.device(name)
 
 
 def choose_clips(index, records: list[dict], names: list[str] | None, model: str | None, has_final: bool) -> list[ClipRef]:
@@ -176,13 +170,36 @@ def explain_clips(model, refs: list[ClipRef], f, *, out: Path, classes, describe
     return paths
 
 
+def motion_describer(index) -> Callable[[ClipRef, np.ndarray], str | None]:
+    """The region motion description of a cache clip, from its T magnified frames: onset = the first
+    normalised frame, apex = the normalised frame nearest the annotated apex (or the frame of most
+    motion where the apex is unknown). The eyes: Haar on the onset frame, else the canonical
+    positions of an aligned crop (``mpt.describe.describe_clip_frames``)."""
+    from mpt.describe import describe_clip_frames
+
+    def describe(ref: ClipRef, motion: np.ndarray) -> str | None:
+        T = len(motion)
+        onset, apex, offset = (int(a[ref.row]) for a in (index.onset, index.apex, index.offset))
+        apex_index = None
+        if apex >= 0 and offset > onset:
+            apex_index = min(T - 1, max(1, round((apex - onset) / (offset - onset) * (T - 1))))
+        try:
+            d = describe_clip_frames(motion, eyes="detect", apex_index=apex_index)
+        except ValueError as err:  # a description is a help, never a reason to stop the figures
+            return f"(no motion description: {err})"
+        return "On the magnified frames (displacements amplified by alpha): " + d.text
+
+    return describe
+
+
 def explain_run(run_dir, *, clips: list[str] | None = None, model: str | None = None, out=None,
                 device: str = "auto", weights=None, tsne: bool = True,
-                describe: Callable[[ClipRef, np.ndarray], str | None] | None = None,
+                describe: Callable[[ClipRef, np.ndarray], str | None] | str | None = "motion",
                 progress: bool = True) -> ExplainResult:
     """Write the explanation figures of the run in ``run_dir`` into ``out`` (default
-    ``run_dir/explain``). ``describe(ref, motion (T, S, S, 3) uint8)`` may return the region
-    motion description printed on each clip's figure."""
+    ``run_dir/explain``). ``describe(ref, motion (T, S, S, 3) uint8)`` returns the region motion
+    description printed on each clip's figure; "motion" (the default) is ``motion_describer``, None
+    leaves it out."""
     from mpt_core.cache import cache_index, open_cache
     from train.explain import head_features
     from train.explain_plots import class_figure
@@ -208,6 +225,8 @@ def explain_run(run_dir, *, clips: list[str] | None = None, model: str | None = 
             raise ExplainError(f"{cache_path}: cache key {index.meta.cache_key}, but the run in {run.path} was "
                                f"trained on {config.get('cache_key')}")
         refs = choose_clips(index, records, clips, model, has_final)
+        if describe == "motion":
+            describe = motion_describer(index)
         n = len(index.labels)
         if not tsne:
             panel_models = []

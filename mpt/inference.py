@@ -72,15 +72,9 @@ class RunModels:
 
 
 def _device(name: str):
-    import torch
+    from mpt_core.device import resolve_device
 
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if not (name == "cpu" or name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit())):
-        raise PredictError(f"device {name!r}: choose auto, cpu, cuda or cuda:N")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise PredictError(f"device {name!r} requested but CUDA is not available; use --device cpu")
-    return torch.device(name)
+    return resolve_device(name)
 
 
 def _choose(run, model: str | None, fold_files: dict, has_final: bool) -> str:

@@ -211,3 +211,14 @@ def test_unusable_backbones_are_rejected(backbone, match):
     with torch.device("meta"), pytest.raises(ValueError, match=match), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         build_model(ModelSettings(backbone=backbone, depth=1))
+
+
+def test_motion_size_resizes_only_the_motion_frames():
+    # motion_size (a demo setting): the tokenizer sees the motion frames at 16 px, the image stays at SIZE
+    model = build("mpt", motion_size=16).eval()
+    image, motion = batch()
+    small = F.interpolate(motion.flatten(0, 1), size=(16, 16), mode="bilinear", antialias=True).view(2, T, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(model(image, motion), model(image, small))
+        default = build("mpt").eval()
+        assert not torch.allclose(default(image, motion), model(image, motion))

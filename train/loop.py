@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mpt_core.device import resolve_device
+
 from .data import ClipSource, random_hflip
 from .folds import Fold, loso_folds, select_folds
 from .runs import FINAL, RunFolder, make_config, rng_state, set_rng_state
@@ -35,14 +37,6 @@ class NonFiniteLoss(RuntimeError):
 
 
 # helpers
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available; use --device cpu")
-    return torch.device(name)
-
 
 def load_trainable(model: torch.nn.Module, state: dict, where: Path) -> None:
     missing, unexpected = model.load_state_dict(state, strict=False)

@@ -115,11 +115,11 @@ class MPTModel(nn.Module):
             blk.prompt.train(mode)
         return self
 
-    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
-        """uint8 [0, 255] or float [0, 1] (..., 3, H, W) -> normalised float at img_size."""
+    def _prepare(self, x: torch.Tensor, size: int | None = None) -> torch.Tensor:
+        """uint8 [0, 255] or float [0, 1] (..., 3, H, W) -> normalised float at ``size`` (img_size)."""
         owned = x.dtype != torch.float32  # .float() makes a copy we may overwrite in place
         x = x.float().div_(255) if x.dtype == torch.uint8 else x.float()
-        S = self.settings.img_size
+        S = size or self.settings.img_size
         if x.shape[-2:] != (S, S):
             lead = x.shape[:-3]
             shrink = x.shape[-2] > S or x.shape[-1] > S
@@ -151,7 +151,7 @@ class MPTModel(nn.Module):
         if motion is None or motion.dim() != 5 or motion.shape[1] != T or motion.shape[2] != 3:
             got = None if motion is None else tuple(motion.shape)
             raise ValueError(f"motion must be (B, {T}, 3, H, W), got {got}")
-        return self.prompts(self._prepare(motion))  # (B, K, D)
+        return self.prompts(self._prepare(motion, self.settings.motion_size))  # (B, K, D)
 
     def forward_features(self, image: torch.Tensor, motion: torch.Tensor | None = None) -> torch.Tensor:
         x = self.embed(image)  # (B, P + N, D)

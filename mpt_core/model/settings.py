@@ -25,6 +25,7 @@ class ModelSettings(SettingsMixin):
     embed_channels: int = 128  # C of the frame embedding in the tokenizer
     img_size: int = 224       # passed to timm; other input sizes are resized on the device
     depth: int | None = None  # overrides the backbone depth (tiny test/demo backbones)
+    motion_size: int | None = None  # size of the motion frames at the tokenizer; None: img_size (METHOD)
 
     def __post_init__(self) -> None:
         self.check_types()
