@@ -269,7 +269,7 @@ def tsne_panels(path: Path, features: dict[str, np.ndarray], *, subjects, labels
     from train.explain_plots import tsne_figure
 
     panels = []
-    for name, feats in features.items():
+    for name, feats in sorted(features.items(), key=lambda kv: (kv[0] != FINAL, kv[0])):  # folds in order
         test = np.zeros(len(labels), bool) if name == FINAL else subjects == name
         title = (f"final model: all {len(labels)} clips (every one seen in training)" if name == FINAL else
                  f"fold {name}: {int(test.sum())} held out, {int((~test).sum())} train")

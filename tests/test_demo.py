@@ -17,3 +17,9 @@ def test_demo_pipeline_end_to_end_at_toy_size(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "RANDOM weights" in out and "--weights vit_base_patch16_224.augreg_in21k.safetensors" in out
     assert f"UF1 {100 * res['uf1']:.2f} %" in out
+    # the demo ends with mpt explain on a few held-out clips
+    figures = sorted((run / "explain").glob("sub0*/*.png"))
+    assert figures and all(str(p) in out for p in figures)
+    assert (run / "explain" / "gradcam_by_class.png").is_file() and (run / "explain" / "tsne.png").is_file()
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["img_size"] // 16 >= 4  # a patch grid of at least 4 x 4 for Grad-CAM
