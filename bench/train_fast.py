@@ -1,7 +1,7 @@
 """Fast training, measured in one run (issue: mixed precision and fold-batched LOSO).
 
-1. At the demo's settings (mpt, ViT-B/16 cut to 1 block, 64 px model input, T = 16, batch 16 per
-   fold, 12 folds): clips/s of the per-fold training step (one fold, batch 16, fp32: the baseline)
+1. At the demo's settings, and at the issue's probe setting (ViT-B/16 cut to 1 block at 64 px), (mpt, ViT-Ti/16 cut to 2 blocks, 64 px model input, prompts at 16 px,
+   T = 16, batch 16 per fold, 12 folds): clips/s of the per-fold training step (one fold, batch 16, fp32: the baseline)
    against fold-batched training (12 folds x 16 through one backbone pass), in fp32 and in bf16.
 2. At the paper's settings (mpt, ViT-B/16, 224 px, T = 16, K = 5, batch 8): fp32 against bf16 autocast.
 3. This machine's GEMM peak (a large square matmul), fp32 and bf16, measured in the same run, and
@@ -31,8 +31,10 @@ from mpt_core.model import ModelSettings, build_model  # noqa: E402
 from train.foldbatch import FoldAdam, StackedFolds, train_step_folds  # noqa: E402
 from train.step import train_step  # noqa: E402
 
-DEMO = dict(variant="mpt", backbone="vit_base_patch16_224", depth=1, img_size=64)
+DEMO = dict(variant="mpt", backbone="vit_tiny_patch16_224", depth=2, img_size=64, motion_size=16)
 PAPER = dict(variant="mpt", backbone="vit_base_patch16_224", img_size=224)
+# the issue's probe: ViT-B/16 cut to 1 block at 64 px (16 patches), motion at 64 px
+WIDE = dict(variant="mpt", backbone="vit_base_patch16_224", depth=1, img_size=64)
 
 
 def _sync(device):
@@ -115,6 +117,11 @@ def main() -> None:
         rows.append(("demo", f"fold-batched, {args.folds} x 16", precision, rate, flops))
     rate, flops = per_fold(DEMO, 16, 64, "bf16", device, args.steps, 2)
     rows.append(("demo", "per-fold loop, 1 x 16", "bf16", rate, flops))
+    wide, _ = per_fold(WIDE, 16, 64, "fp32", device, args.steps, 2)
+    rows.append(("ViT-B 1 block", "per-fold loop, 1 x 16 (baseline)", "fp32", wide, _))
+    for precision in ("fp32", "bf16"):
+        rate, flops = fold_batched(WIDE, args.folds, 16, 64, precision, device, args.steps, 2)
+        rows.append(("ViT-B 1 block", f"fold-batched, {args.folds} x 16", precision, rate, flops))
     paper = {}
     for precision in ("fp32", "bf16"):
         rate, flops = per_fold(PAPER, 8, 224, precision, device, args.paper_steps, 1)
@@ -127,7 +134,7 @@ def main() -> None:
     print("| settings | training | precision | clips/s | vs baseline | GFLOP per clip | % of GEMM peak |")
     print("|---|---|---|---|---|---|---|")
     for where, what, precision, rate, flops in rows:
-        ref = base if where == "demo" else paper["fp32"]
+        ref = base if where == "demo" else wide if where == "ViT-B 1 block" else paper["fp32"]
         print(f"| {where} | {what} | {precision} | {rate:.1f} | {rate / ref:.2f}x | {flops / 1e9:.2f} "
               f"| {100 * rate * flops / peak[precision]:.0f} % |")
     print(f"paper settings: bf16 / fp32 = {paper['bf16'] / paper['fp32']:.2f}x")
