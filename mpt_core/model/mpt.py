@@ -126,7 +126,7 @@ class MPTModel(nn.Module):
             x = F.interpolate(x.flatten(0, -4), size=(S, S), mode="bilinear", align_corners=False, antialias=shrink)
             x = x.view(*lead, 3, S, S)
             owned = True
-        if owned and not x.requires_grad:  # same arithmetic, without two more (B, T, 3, S, S) float tensors
+        if owned and not x.requires_grad and x.dtype == self.mean.dtype:  # same arithmetic, two fewer copies
             return x.sub_(self.mean).div_(self.std)
         return (x - self.mean) / self.std
 
