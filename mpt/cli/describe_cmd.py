@@ -11,18 +11,17 @@ import typer
 from mpt_core.names import FACE_MODES
 
 from .app import app, check_choice, fail
+from .options import FPS, OFFSET, ONSET
 
 
 @app.command("describe")
 def describe(
     input: Path = typer.Argument(..., help="A video file or a folder of frame images (one clip)."),
-    onset: Optional[int] = typer.Option(None, "--onset", help="First frame: its number in the file names (a "
-                                        "video: 0-based index). Default: the first."),
+    onset: Optional[int] = ONSET,
     apex: Optional[int] = typer.Option(None, "--apex", help="Apex frame, numbered like --onset. Default: the "
                                        "frame of maximum motion energy relative to the onset."),
-    offset: Optional[int] = typer.Option(None, "--offset", help="Last frame, inclusive. Default: the last."),
-    fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate. Default: the video's; required for a "
-                                        "folder of frames."),
+    offset: Optional[int] = OFFSET,
+    fps: Optional[float] = FPS,
     face: str = typer.Option("auto", "--face", help="auto: find the face on the onset frame, level and crop it "
                              "(one transform for the clip); none: the frames are already cropped to the face "
                              "(the eyes are detected on the onset frame, else assumed where mpt's crop puts them)."),

@@ -10,6 +10,7 @@ import typer
 from mpt_core.names import FACE_MODES
 
 from .app import app, check_choice, fail
+from .options import FPS, OFFSET, ONSET
 
 
 @app.command("magnify")
@@ -19,11 +20,9 @@ def magnify(
     alpha: float = typer.Option(20.0, "--alpha", help="Magnification factor (METHOD 1.2: 20)."),
     face: str = typer.Option("auto", "--face", help="auto: find the face on the onset frame, level and crop it "
                              "(one transform for the clip); none: the frames are already cropped to the face."),
-    onset: Optional[int] = typer.Option(None, "--onset", help="First frame: its number in the file names (a "
-                                        "video: 0-based index). Default: the first."),
-    offset: Optional[int] = typer.Option(None, "--offset", help="Last frame, inclusive. Default: the last."),
-    fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate. Default: the video's; required for a "
-                                        "folder of frames."),
+    onset: Optional[int] = ONSET,
+    offset: Optional[int] = OFFSET,
+    fps: Optional[float] = FPS,
     levels: int = typer.Option(4, "--levels", help="Laplacian pyramid band levels."),
     f_lo: float = typer.Option(0.4, "--f-lo", help="Band-pass low cut-off, Hz."),
     f_hi: float = typer.Option(4.0, "--f-hi", help="Band-pass high cut-off, Hz (below half the frame rate)."),

@@ -11,6 +11,7 @@ import typer
 from mpt_core.names import FACE_MODES
 
 from .app import app, check_choice, fail
+from .options import FPS, OFFSET, ONSET
 
 
 @app.command("predict")
@@ -20,11 +21,9 @@ def predict(
     model: Optional[str] = typer.Option(None, "--model", help="final (the default when the run has "
                                         "final.safetensors), ensemble (mean over the fold models; the default "
                                         "otherwise) or one fold's subject."),
-    onset: Optional[int] = typer.Option(None, "--onset", help="First frame: its number in the file names (a "
-                                        "video: 0-based index). Default: the first."),
-    offset: Optional[int] = typer.Option(None, "--offset", help="Last frame, inclusive. Default: the last."),
-    fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate. Default: the video's; required for a "
-                                        "folder of frames."),
+    onset: Optional[int] = ONSET,
+    offset: Optional[int] = OFFSET,
+    fps: Optional[float] = FPS,
     face: str = typer.Option("auto", "--face", help="auto: find the face on the onset frame, level and crop it "
                              "(one transform for the clip; the default for videos and frame folders); none: the "
                              "frames are already cropped to the face."),

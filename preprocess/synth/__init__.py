@@ -10,14 +10,12 @@ The same arguments always give the same bytes, serially or in parallel.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 from functools import partial
 from pathlib import Path
 
 from .motion import CASME2_COUNTS, CLASSES
-from .writer import FPS, ClipPlan, plan_clips, quota
+from .writer import FPS, ClipPlan, plan_clips, quota, reuse_or_clear
 
 CODING_FILE = "CASME2-coding-synth.xlsx"
 SETTINGS_FILE = "synth-settings.json"
@@ -72,17 +70,8 @@ def generate_synthetic(
     root, coding, settings_path = out / "Cropped", out / CODING_FILE, out / SETTINGS_FILE
     settings = {"subjects": subjects, "clips_per_subject": clips_per_subject, "seed": seed, "size": size,
                 "fps": FPS, "format_version": FORMAT_VERSION}
-    old = json.loads(settings_path.read_text()) if settings_path.is_file() else None
-    if old == settings and coding.is_file():
+    if reuse_or_clear(out, settings, frames=root, table=coding, settings_file=settings_path, overwrite=overwrite):
         return coding  # finished earlier with the same settings: reuse
-    if old != settings and (root.exists() or coding.exists()):
-        if not overwrite:
-            raise FileExistsError(f"{out} already holds a dataset made with other settings ({old}); "
-                                  "choose another folder or pass overwrite=True (--overwrite)")
-        shutil.rmtree(root, ignore_errors=True)
-        coding.unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
-    settings_path.write_text(json.dumps(settings, indent=2) + "\n")
 
     plans = plan_clips(subjects, clips_per_subject, seed)
     by_subject = [plans[i : i + clips_per_subject] for i in range(0, len(plans), clips_per_subject)]

@@ -19,10 +19,8 @@ give the same bytes, serially or in parallel.
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
-import shutil
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
@@ -32,7 +30,7 @@ import numpy as np
 
 from .face import Face, render_face
 from .motion import au_field, envelope, head_drift
-from .writer import FLICKER_STD, JPEG_QUALITY, NOISE_BANK, NOISE_STD, _write_stable_zip, quota
+from .writer import FLICKER_STD, JPEG_QUALITY, NOISE_BANK, NOISE_STD, _write_stable_zip, quota, reuse_or_clear
 
 FPS = 30
 LABEL_FILE = "cas(me)3_part_A_ME_label_JpgIndex_synth.xlsx"
@@ -315,17 +313,8 @@ def generate_synthetic_casme3(
     root, label, settings_path = out / FRAMES_DIR, out / LABEL_FILE, out / SETTINGS_FILE
     settings = {"layout": "casme3", "subjects": subjects, "clips_per_subject": clips_per_subject, "seed": seed,
                 "width": width, "height": height, "fps": FPS, "format_version": FORMAT_VERSION}
-    old = json.loads(settings_path.read_text()) if settings_path.is_file() else None
-    if old == settings and label.is_file():
+    if reuse_or_clear(out, settings, frames=root, table=label, settings_file=settings_path, overwrite=overwrite):
         return label  # finished earlier with the same settings: reuse
-    if old != settings and (root.exists() or label.exists()):
-        if not overwrite:
-            raise FileExistsError(f"{out} already holds a dataset made with other settings ({old}); "
-                                  "choose another folder or pass overwrite=True (--overwrite)")
-        shutil.rmtree(root, ignore_errors=True)
-        label.unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
-    settings_path.write_text(json.dumps(settings, indent=2) + "\n")
 
     recordings = plan_recordings(subjects, clips_per_subject, seed)
     by_subject = [[r for r in recordings if r.subject == s] for s in range(1, subjects + 1)]

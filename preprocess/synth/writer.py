@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import shutil
 import re
 import zipfile
 from dataclasses import dataclass
@@ -42,6 +44,27 @@ class ClipPlan:
     @property
     def folder(self) -> str:
         return f"sub{self.subject:02d}/{self.name}"
+
+
+# output folder
+
+def reuse_or_clear(out: Path, settings: dict, *, frames: Path, table: Path, settings_file: Path,
+                   overwrite: bool) -> bool:
+    """True when ``out`` already holds a finished dataset made with ``settings`` (reuse it). Otherwise
+    clear an unfinished or ``overwrite``-able one (a dataset made with other settings is an error
+    without ``overwrite``) and record ``settings``; the table, written last, marks it finished."""
+    old = json.loads(settings_file.read_text()) if settings_file.is_file() else None
+    if old == settings and table.is_file():
+        return True
+    if old != settings and (frames.exists() or table.exists()):
+        if not overwrite:
+            raise FileExistsError(f"{out} already holds a dataset made with other settings ({old}); "
+                                  "choose another folder or pass overwrite=True (--overwrite)")
+        shutil.rmtree(frames, ignore_errors=True)
+        table.unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    settings_file.write_text(json.dumps(settings, indent=2) + "\n")
+    return False
 
 
 # helpers
