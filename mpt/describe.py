@@ -24,12 +24,13 @@ Every expected failure raises a ValueError subclass with one line: what, where, 
 
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
 
 from mpt_core.names import FACE_MODES
+
+from .rawclip import add_time, align_face
 
 SIZE = 224  # the crop side: describe_motion measures every figure in pixels at 224
 
@@ -39,13 +40,6 @@ class DescribeInputError(ValueError):
 
 
 # helpers
-
-
-def _add(timings: dict | None, stage: str, t0: float) -> float:
-    now = time.perf_counter()
-    if timings is not None:
-        timings[stage] = timings.get(stage, 0.0) + now - t0
-    return now
 
 
 def canonical_eyes(width: int, height: int) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -118,14 +112,13 @@ def describe(input, *, onset: int | None = None, apex: int | None = None, offset
     ({"from": "aligned" | "detected" | "canonical", "points": [[x, y], [x, y]]}, in the pixels of
     the described frames). Pixel figures are at 224 x 224; dx right, dy down.
     """
-    from preprocess.face import find_face
     from preprocess.inputs import load_input
 
     if face not in FACE_MODES:
         raise DescribeInputError(f"face mode {face!r}: choose {' or '.join(FACE_MODES)}")
     t0 = time.perf_counter()
     clip = load_input(input, onset=onset, offset=offset, fps=fps)  # frames (N, H, W, 3) uint8 RGB
-    t0 = _add(timings, "decode", t0)
+    t0 = add_time(timings, "decode", t0)
     apex_index = None
     if apex is not None:
         if apex not in clip.numbers:
@@ -136,20 +129,16 @@ def describe(input, *, onset: int | None = None, apex: int | None = None, offset
             raise DescribeInputError(f"{clip.source}: apex {apex} is the onset; the apex must come after it")
     frames, box = clip.frames, None
     if face == "auto":
-        transform = find_face(frames[0], where=f"{clip.source}: onset frame {clip.onset}")
-        for warning in transform.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        frames = transform.apply(frames, SIZE)  # (N, 224, 224, 3): one transform for the whole clip
+        frames, transform, box = align_face(frames, size=SIZE, where=f"{clip.source}: onset frame {clip.onset}")
         eyes, source = transform.eyes_in_crop(SIZE), "aligned"
-        box = {"box": [int(v) for v in transform.box], "angle_deg": float(transform.angle_deg)}
     else:
         h, w = frames.shape[1:3]
         eyes = detected_eyes(frames[0], where=f"{clip.source}: onset frame {clip.onset}")
         source = "detected" if eyes is not None else "canonical"
         eyes = eyes or canonical_eyes(w, h)
-    t0 = _add(timings, "face", t0)
+    t0 = add_time(timings, "face", t0)
     d = describe_clip_frames(frames, eyes=eyes, apex_index=apex_index, numbers=clip.numbers)
-    _add(timings, "describe", t0)
+    add_time(timings, "describe", t0)
     out = d.to_dict()
     return {
         "input": str(input), "onset": out["onset"], "apex": out["apex"], "offset": out["offset"],

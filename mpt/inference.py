@@ -19,7 +19,6 @@ Every expected failure raises a ValueError subclass with one line: what, where, 
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from mpt_core.names import FACE_MODES
+
+from .rawclip import add_time, align_face
 
 FINAL, ENSEMBLE = "final", "ensemble"
 
@@ -161,13 +162,6 @@ def load_run_models(run, *, model: str | None = None, weights=None, device: str 
                      precision=resolve_precision(precision, dev), device=dev, model=net, members=members)
 
 
-def _add(timings: dict | None, stage: str, t0: float) -> float:
-    now = time.perf_counter()
-    if timings is not None:
-        timings[stage] = timings.get(stage, 0.0) + now - t0
-    return now
-
-
 def _display(motion: np.ndarray) -> np.ndarray:
     """uint8 motion frames as they are; the float16 band signal scaled symmetrically about grey."""
     if motion.dtype == np.uint8:
@@ -196,28 +190,23 @@ def predict_clip(models: RunModels, path, *, onset=None, offset=None, fps=None, 
                  save_crops=None, crop_name: str | None = None, timings: dict | None = None) -> dict:
     """One input -> its entry of ``predict``'s ``clips`` (face warnings go to stderr)."""
     from mpt_core.clip import clip_arrays, resize_frames
-    from preprocess.face import find_face
     from preprocess.inputs import load_input
 
     if face not in FACE_MODES:
         raise PredictError(f"face mode {face!r}: choose {' or '.join(FACE_MODES)}")
     t0 = time.perf_counter()
     clip = load_input(path, onset=onset, offset=offset, fps=fps)  # frames (N, H, W, 3) uint8 RGB
-    t0 = _add(timings, "decode", t0)
+    t0 = add_time(timings, "decode", t0)
     size = models.settings.size
     box = None
     frames = clip.frames
     if face == "auto":
-        transform = find_face(frames[0], where=f"{clip.source}: onset frame {clip.onset}")
-        for warning in transform.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        frames = transform.apply(frames, size)  # (N, S, S, 3): one transform for the whole clip
-        box = {"box": [int(v) for v in transform.box], "angle_deg": float(transform.angle_deg)}
-    t0 = _add(timings, "face", t0)
+        frames, _, box = align_face(frames, size=size, where=f"{clip.source}: onset frame {clip.onset}")
+    t0 = add_time(timings, "face", t0)
     arrays = clip_arrays(frames, clip.fps, models.settings)  # rank (S, S, 3), motion (T, S, S, 3)
-    t0 = _add(timings, "preprocess", t0)
+    t0 = add_time(timings, "preprocess", t0)
     probs = models.probabilities(arrays["rank"], arrays["motion"])  # (C,)
-    t0 = _add(timings, "model", t0)
+    t0 = add_time(timings, "model", t0)
     entry = {
         "input": str(path), "onset": clip.onset, "offset": clip.offset, "fps": clip.fps,
         "frames": int(arrays["n_frames"]), "face": box,
@@ -227,7 +216,7 @@ def predict_clip(models: RunModels, path, *, onset=None, offset=None, fps=None, 
     if save_crops is not None:
         onset_crop = frames[0] if face == "auto" else resize_frames(frames[:1], size)[0]
         entry["crops"] = _save_crops(Path(save_crops), crop_name or Path(path).stem, onset_crop, arrays)
-        _add(timings, "save", t0)
+        add_time(timings, "save", t0)
     return entry
 
 
@@ -257,7 +246,7 @@ def predict(inputs, run, *, model: str | None = None, onset: int | None = None, 
         raise PredictError(f"face mode {face!r}: choose {' or '.join(FACE_MODES)}")
     t0 = time.perf_counter()
     models = load_run_models(run, model=model, weights=weights, device=device)
-    _add(timings, "load", t0)
+    add_time(timings, "load", t0)
     names = _crop_names(inputs)
     clips = [predict_clip(models, path, onset=onset, offset=offset, fps=fps, face=face, save_crops=save_crops,
                           crop_name=name, timings=timings) for path, name in zip(inputs, names)]

@@ -16,13 +16,14 @@ Every expected failure raises a ValueError subclass with one line: what, where, 
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from mpt_core.names import FACE_MODES
+
+from .rawclip import add_time, align_face
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi")  # containers OpenCV writes mp4v into
 LABEL_TOP = "original"
@@ -33,13 +34,6 @@ class MagnifyError(ValueError):
 
 
 # helpers
-
-
-def _add(timings: dict | None, stage: str, t0: float) -> float:
-    now = time.perf_counter()
-    if timings is not None:
-        timings[stage] = timings.get(stage, 0.0) + now - t0
-    return now
 
 
 def _label(image: np.ndarray, text: str) -> None:
@@ -58,14 +52,9 @@ def _face_frames(frames: np.ndarray, face: str, size: int, where: str):
     ``size`` keeping their aspect (face none; width even, as video encoders want)."""
     import cv2
 
-    from preprocess.face import find_face
-
     if face == "auto":
-        transform = find_face(frames[0], where=where)
-        for warning in transform.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        box = {"box": [int(v) for v in transform.box], "angle_deg": float(transform.angle_deg)}
-        return transform.apply(frames, size), box  # one transform for the whole clip
+        crops, _, box = align_face(frames, size=size, where=where)
+        return crops, box
     h, w = frames.shape[1:3]
     width = max(2, 2 * round(w * size / h / 2))
     if (h, w) == (size, width):
@@ -159,13 +148,13 @@ def magnify_video(input, out, *, alpha: float = 20.0, face: str = "auto", onset:
     clip = load_input(input, onset=onset, offset=offset, fps=fps)  # frames (N, H, W, 3) uint8 RGB
     if not f_hi < clip.fps / 2:
         raise MagnifyError(f"{clip.source}: f_hi {f_hi} Hz must be below half the frame rate ({clip.fps / 2:g} Hz)")
-    t0 = _add(timings, "decode", t0)
+    t0 = add_time(timings, "decode", t0)
     original, box = _face_frames(clip.frames, face, size, f"{clip.source}: onset frame {clip.onset}")
-    t0 = _add(timings, "face", t0)
+    t0 = add_time(timings, "face", t0)
     magnified = magnify(original, clip.fps, alpha=alpha, levels=levels, f_lo=f_lo, f_hi=f_hi, order=1,
                         output="magnified")  # (N, S, S', 3) float32 in [0, 1]
     magnified = np.rint(magnified * 255).astype(np.uint8)
-    t0 = _add(timings, "magnify", t0)
+    t0 = add_time(timings, "magnify", t0)
     pairs = side_by_side(original, magnified, alpha=alpha, numbers=clip.numbers)  # (N, S, 2S', 3)
     playback = max(1.0, clip.fps / slow)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -174,7 +163,7 @@ def magnify_video(input, out, *, alpha: float = 20.0, face: str = "auto", onset:
     if gif:
         gif_path = out.with_suffix(".gif")
         write_gif(gif_path, pairs, playback)
-    _add(timings, "write", t0)
+    add_time(timings, "write", t0)
     return {"input": str(input), "video": str(out), "gif": None if gif_path is None else str(gif_path),
             "frames": len(pairs), "fps": clip.fps, "playback_fps": playback, "duration_s": len(pairs) / playback,
             "width": int(pairs.shape[2]), "height": int(pairs.shape[1]), "alpha": alpha, "face": box}

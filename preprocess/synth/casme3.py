@@ -30,7 +30,7 @@ import numpy as np
 
 from .face import Face, render_face
 from .motion import au_field, envelope, head_drift
-from .writer import FLICKER_STD, JPEG_QUALITY, NOISE_BANK, NOISE_STD, _write_stable_zip, quota, reuse_or_clear
+from .writer import FLICKER_STD, NOISE_BANK, NOISE_STD, _write_stable_zip, camera_jpeg, quota, reuse_or_clear
 
 FPS = 30
 LABEL_FILE = "cas(me)3_part_A_ME_label_JpgIndex_synth.xlsx"
@@ -220,13 +220,9 @@ def render_recording(
             if env[t] > 0:
                 map_x, map_y = map_x - env[t] * mx, map_y - env[t] * my
         img = cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        img *= np.float32(gain[t])
         cy, cx = crops[t]
-        img += bank[t % NOISE_BANK, cy : cy + height, cx : cx + width]
-        img = np.clip(img + 0.5, 0, 255).astype(np.uint8)
-        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        if not ok:
-            raise RuntimeError(f"JPEG encoding failed for {rec.folder}/{n}.jpg")
+        buf = camera_jpeg(img, gain[t], bank[t % NOISE_BANK, cy : cy + height, cx : cx + width],
+                          where=f"{rec.folder}/{n}.jpg")
         if n in onsets and not one_face(cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE), eyes):
             return None
         out.append(buf.tobytes())

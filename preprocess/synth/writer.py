@@ -70,6 +70,18 @@ def reuse_or_clear(out: Path, settings: dict, *, frames: Path, table: Path, sett
 # helpers
 
 
+def camera_jpeg(img: np.ndarray, gain: float, noise: np.ndarray, *, where: str) -> np.ndarray:
+    """What the camera adds to a rendered float frame (in place): the frame's flicker gain, sensor
+    noise, 8-bit rounding and JPEG compression; returns the encoded bytes (a uint8 array)."""
+    img *= np.float32(gain)
+    img += noise
+    img = np.clip(img + 0.5, 0, 255).astype(np.uint8)
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise RuntimeError(f"JPEG encoding failed for {where}")
+    return buf
+
+
 def quota(n: int, counts=CASME2_COUNTS) -> list[int]:
     """Split ``n`` clips over the classes in CASME II's proportions (largest remainder)."""
     total = sum(counts)
@@ -128,13 +140,9 @@ def render_clip(face: Face, plan: ClipPlan, seed: int, root: Path) -> None:
         map_x = gx - (env[t] * field[0] + drift[t, 0])
         map_y = gy - (env[t] * field[1] + drift[t, 1])
         img = cv2.remap(bgr, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        img *= np.float32(gain[t])
         cy, cx = crops[t]
-        img += bank[t % NOISE_BANK, cy : cy + size, cx : cx + size]
-        img = np.clip(img + 0.5, 0, 255).astype(np.uint8)
-        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        if not ok:
-            raise RuntimeError(f"JPEG encoding failed for {folder}/reg_img{n}.jpg")
+        buf = camera_jpeg(img, gain[t], bank[t % NOISE_BANK, cy : cy + size, cx : cx + size],
+                          where=f"{folder}/reg_img{n}.jpg")
         (folder / f"reg_img{n}.jpg").write_bytes(buf.tobytes())
 
 
