@@ -188,9 +188,11 @@ class Bar:
             self.p = None
 
 
-def fold_groups(todo: list[Fold], run: RunFolder, settings: TrainSettings, model_settings, device) -> list[list[Fold]]:
-    """The folds to train, in groups trained together (``--fold-batch``): groups of up to N folds that
-    resume from the same epoch; single folds when N is 1 or the variant trains the backbone."""
+def fold_groups(todo: list[Fold], run: RunFolder, settings: TrainSettings, model_settings,
+                device) -> list[tuple[int, list[Fold]]]:
+    """The folds to train, in groups trained together (``--fold-batch``), each with the epoch it resumes
+    from: groups of up to N folds that resume from the same epoch; single folds (start read by
+    ``train_fold`` itself) when N is 1 or the variant trains the backbone."""
     from .foldbatch import supports_fold_batch
 
     n = settings.fold_batch
@@ -204,11 +206,11 @@ def fold_groups(todo: list[Fold], run: RunFolder, settings: TrainSettings, model
         n = auto_fold_batch(model_settings, settings.batch_size, len(todo), device)
         print(f"--fold-batch auto: {n} fold(s) at a time", flush=True)
     if n == 1:
-        return [[f] for f in todo]
+        return [(0, [f]) for f in todo]
     by_start: dict[int, list[Fold]] = {}
     for f in todo:
         by_start.setdefault((run.load_partial(f.name) or {}).get("epoch", 0), []).append(f)
-    return [group[i:i + n] for _, group in sorted(by_start.items()) for i in range(0, len(group), n)]
+    return [(start, group[i:i + n]) for start, group in sorted(by_start.items()) for i in range(0, len(group), n)]
 
 
 # the run
@@ -265,14 +267,13 @@ def _train(run, source, train_settings, model_settings, weights, device, chosen,
                 print(f"{_label(fold, n_folds)} already done, skipped", flush=True)
             else:
                 todo.append(fold)
-        for group in fold_groups(todo, run, train_settings, model_settings, device):
+        for start, group in fold_groups(todo, run, train_settings, model_settings, device):
             if len(group) == 1:
                 train_fold(group[0], source, settings=train_settings, model_settings=model_settings,
                            weights=weights, device=device, run=run, n_folds=n_folds, progress=progress)
             else:
                 from .loop_batched import train_fold_batch
 
-                start = (run.load_partial(group[0].name) or {}).get("epoch", 0)
                 train_fold_batch(group, source, settings=train_settings, model_settings=model_settings,
                                  weights=weights, device=device, run=run, n_folds=n_folds, start=start,
                                  progress=progress)

@@ -32,12 +32,12 @@ def auto_fold_batch(model_settings, batch_size: int, n_todo: int, device: torch.
     """How many folds fit together: training activations per clip (a ViT block saves about 20 floats
     per token and width, plus its attention maps) times the batch, against a memory budget (60 % of
     the free GPU memory; on the CPU a quarter of the available RAM, at most 8 GB)."""
-    width = {"tiny": 192, "small": 384, "base": 768, "large": 1024, "huge": 1280}.get(
-        next((k for k in ("tiny", "small", "base", "large", "huge") if k in model_settings.backbone), "base"))
-    patch = 14 if "patch14" in model_settings.backbone else 32 if "patch32" in model_settings.backbone else 16
-    depth = model_settings.depth or (24 if width >= 1024 else 12)
-    tokens = 1 + (model_settings.img_size // patch) ** 2 + model_settings.prompts
-    heads = max(1, width // 64)
+    from mpt_core.model.mpt import create_backbone
+
+    with torch.device("meta"):  # the backbone's real geometry, without memory or weights
+        vit = create_backbone(model_settings)
+    width, depth, heads = vit.embed_dim, len(vit.blocks), vit.blocks[0].attn.num_heads
+    tokens = vit.num_prefix_tokens + vit.patch_embed.num_patches + model_settings.prompts
     per_clip = BYTES_PER_FLOAT * (depth * tokens * (20 * width + heads * tokens)
                                   + model_settings.frames * 3 * model_settings.img_size ** 2 * 3)
     if device.type == "cuda":
