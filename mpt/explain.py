@@ -29,8 +29,8 @@ import torch
 from mpt_core.device import resolve_device
 
 from train.explain import ExplainError
+from train.runs import FINAL  # the model trained on every clip
 
-FINAL = "final"  # train.runs.FINAL: the model trained on every clip
 MAX_TSNE_PANELS = 12
 BATCH = 16  # clips per forward pass
 

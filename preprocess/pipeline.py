@@ -58,7 +58,7 @@ def build_cache(
     index = read_dataset(name, root, annotations, strict=strict, classes=classes, max_seconds=max_seconds)
     face = _face_mode(index, face)
     identity = input_identity(index, root=root, annotations=annotations, strict=strict,
-                              face=face if getattr(index, "whole_frames", False) else None)
+                              face=face if index.whole_frames else None)
     return build_cache_from_index(
         index, settings=settings, cache_dir=cache_dir, jobs=jobs, strict=strict, force=force,
         progress=progress, identity=identity, face=face,
@@ -67,7 +67,7 @@ def build_cache(
 
 def _face_mode(index: DatasetIndex, face: str | None) -> str:
     if face is None:
-        return "auto" if getattr(index, "whole_frames", False) else "none"
+        return "auto" if index.whole_frames else "none"
     if face not in FACE_MODES:
         raise ValueError(f"face mode {face!r}: choose one of {', '.join(FACE_MODES)}")
     return face
