@@ -188,24 +188,17 @@ def test_cli_train_one_fold_by_subject(cache, tmp_path):
 
 
 def test_resume_after_sigkill_of_a_real_process(full_run, cache, tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
+    from halting import run_until_halted, script
 
     out = tmp_path / "k"
-    code = (
+    body = (
         "from mpt_core.model import ModelSettings\nfrom train.loop import run_loso\nfrom train.settings import TrainSettings\n"
         f"run_loso({str(cache)!r}, train_settings=TrainSettings(epochs=3, batch_size=4, device='cpu'), progress=False,"
         f" model_settings=ModelSettings(backbone='vit_tiny_patch16_224', depth=1, img_size=32), out={str(out)!r})\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while not (out / "folds/sub02.partial.pt").exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)  # mid-way through fold 2
-    assert proc.wait() == -signal.SIGKILL, "the run finished before it could be killed"
+    halt = "from train.runs import RunFolder\nhalt_after(RunFolder, 'save_partial', lambda n, run, name, state: name == 'sub02')"
+    run_until_halted(script(halt, body), tmp_path)  # killed mid-way through fold 2, after its first epoch
+    assert (out / "folds/sub02.partial.pt").is_file() and not (out / "folds/sub02.json").exists()
     assert not (out / "results.json").exists()
     run = run_loso(cache, train_settings=TS, model_settings=_model(), out=out, resume=True, progress=False)
     assert _metrics(run) == _metrics(full_run)
