@@ -109,8 +109,8 @@ def test_resume_after_kill_gives_identical_metrics(full_run, cache, tmp_path, mo
     with pytest.raises(FileExistsError, match="--resume"):
         run_loso(cache, train_settings=TS, model_settings=_model(), out=tmp_path / "r", progress=False)
     trained = []
-    real_fold = loop.train_fold
-    monkeypatch.setattr(loop, "train_fold", lambda fold, *a, **k: trained.append(fold.subject) or real_fold(fold, *a, **k))
+    real_group = loop.train_group
+    monkeypatch.setattr(loop, "train_group", lambda folds, *a, **k: trained.extend(f.subject for f in folds) or real_group(folds, *a, **k))
     run = run_loso(cache, train_settings=TS, model_settings=_model(), out=tmp_path / "r", resume=True, progress=False)
     assert trained == ["sub02"]  # the finished fold is not recomputed
     assert (tmp_path / "r/folds/sub01.json").stat().st_mtime_ns == done_before
