@@ -13,7 +13,7 @@ skimage_data = pytest.importorskip("skimage.data")
 
 from mpt.cli import app  # noqa: E402
 from preprocess.face import CANONICAL_EYES  # noqa: E402
-from test_face_align import HEAD, scene  # noqa: E402
+from facescenes import HEAD, scene  # noqa: E402
 
 runner = CliRunner()
 FPS = 30.0

@@ -190,8 +190,8 @@ def test_bad_inputs_give_one_error_line(world, video, tmp_path):
         "no such file": (folder, "--fps", FPS, "--run", run, "--weights", tmp_path / "missing.safetensors"),
         "differ from the ones trained with": (folder, "--fps", FPS, "--face", "none", "--run", run, "--weights",
                                               world["other"]),
-        "no face found; use --face none": (blank, "--fps", FPS, "--run", run),
-        "--face 'yes' is not one of auto, none": (folder, "--run", run, "--face", "yes"),
+        "no face found in any frame of the clip; use --face none": (blank, "--fps", FPS, "--run", run),
+        "--face 'yes' is not one of auto, haar, none": (folder, "--run", run, "--face", "yes"),
     }
     for expected, args in cases.items():
         line = one_error_line(invoke(*args))

@@ -120,7 +120,7 @@ def _ncc(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum() / denom) if denom > 1e-9 else 0.0
 
 
-def _halves_similarity(a: np.ndarray, b: np.ndarray) -> float:
+def face_similarity(a: np.ndarray, b: np.ndarray) -> float:
     """The lower of two NCCs on the stabilised face: the eyes-and-brows band and the mouth-and-chin
     window (an occluder, a hand, covers one of them). Only the face is compared, not the backdrop."""
     n = a.shape[0]
@@ -193,8 +193,8 @@ class _Tracker:
                 points = fit_aligned(gray, face_matrix(points), self.s.landmarks)  # a fast move: fit again
             crop = self.check_crop(gray, points)
             due = self.s.redetect_every and i - self.last_detection >= self.s.redetect_every
-            if (_halves_similarity(crop, self.previous) < self.s.min_similarity_previous
-                    or _halves_similarity(crop, self.detected) < self.s.min_similarity_detection):
+            if (face_similarity(crop, self.previous) < self.s.min_similarity_previous
+                    or face_similarity(crop, self.detected) < self.s.min_similarity_detection):
                 return "lost", None
             if due:
                 if not _confirm(gray, points):
@@ -209,7 +209,7 @@ class _Tracker:
         crop = self.check_crop(gray, found.points)
         if tracking or self.last_good is not None:
             # a re-detection after a loss must look like the face that was lost (never jump to another)
-            if self.detected is not None and _halves_similarity(crop, self.detected) < self.s.min_similarity_detection:
+            if self.detected is not None and face_similarity(crop, self.detected) < self.s.min_similarity_detection:
                 return "lost", None
         if not tracking:
             self.rigid.reset()
