@@ -66,3 +66,25 @@ def local_bump(image: np.ndarray, centre, shift, sigma: float = 7.0) -> np.ndarr
 def noisy(frame: np.ndarray, rng: np.random.Generator, sigma: float = 2.0) -> np.ndarray:
     """Sensor noise: Gaussian, ``sigma`` grey levels."""
     return np.clip(frame + rng.normal(0, sigma, frame.shape), 0, 255).astype(np.uint8)
+
+
+def write_video(path, frames, fps: float = 30.0) -> None:
+    """(H, W, 3) uint8 RGB frames -> a video (MJPG in .avi, mp4v otherwise)."""
+    frames = list(frames)
+    h, w = frames[0].shape[:2]
+    fourcc = "MJPG" if str(path).endswith(".avi") else "mp4v"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
+    assert writer.isOpened(), f"OpenCV cannot write {fourcc} here"
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+
+
+def cartoon(rng: np.random.Generator, shape=(480, 640, 3)) -> np.ndarray:
+    """A frame of flat coloured shapes: no face."""
+    frame = np.full(shape, rng.integers(0, 256, 3), np.uint8)
+    for _ in range(12):
+        centre = (int(rng.integers(0, shape[1])), int(rng.integers(0, shape[0])))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        cv2.circle(frame, centre, int(rng.integers(10, 80)), colour, -1)
+    return frame

@@ -228,7 +228,8 @@ class _Tracker:
 
 def track_frames(frames, fps: float = 30.0, settings: TrackSettings | None = None, progress=None) -> Track:
     """Track the face through ``frames`` (an iterable of (H, W, 3) uint8 RGB frames; a generator is
-    fine) at ``fps``. ``progress``: optional callable(advance: int), called once per frame."""
+    fine; None for a frame that could not be read: it is lost) at ``fps``. ``progress``: optional
+    callable(advance: int), called once per frame."""
     settings = settings or TrackSettings()
     if not fps or fps <= 0:
         raise ValueError(f"track: fps {fps} must be > 0")
@@ -236,16 +237,21 @@ def track_frames(frames, fps: float = 30.0, settings: TrackSettings | None = Non
     k = 68 if settings.landmarks == "68" else 5
     status, landmarks, boxes, rolls, matrices = [], [], [], [], []
     frame_size, previous_time = None, None
+    unreadable = []
     for i, frame in enumerate(frames):
-        frame = np.asarray(frame)
-        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"frame {i}: expected (H, W, 3) uint8 RGB, got {frame.shape} {frame.dtype}")
-        if frame_size is None:
-            frame_size = (frame.shape[1], frame.shape[0])
-        elif frame_size != (frame.shape[1], frame.shape[0]):
-            raise ValueError(f"frame {i}: {frame.shape[1]}x{frame.shape[0]}, the first frame was "
-                             f"{frame_size[0]}x{frame_size[1]}")
-        state, raw = tracker.step(i, frame)
+        if frame is None:  # a frame the reader could not decode: lost, and said so
+            unreadable.append(i)
+            state, raw = "lost", None
+        else:
+            frame = np.asarray(frame)
+            if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+                raise ValueError(f"frame {i}: expected (H, W, 3) uint8 RGB, got {frame.shape} {frame.dtype}")
+            if frame_size is None:
+                frame_size = (frame.shape[1], frame.shape[0])
+            elif frame_size != (frame.shape[1], frame.shape[0]):
+                raise ValueError(f"frame {i}: {frame.shape[1]}x{frame.shape[0]}, the first frame was "
+                                 f"{frame_size[0]}x{frame_size[1]}")
+            state, raw = tracker.step(i, frame)
         if raw is None:
             status.append("lost")
             landmarks.append(np.full((k, 2), np.nan))
@@ -273,6 +279,9 @@ def track_frames(frames, fps: float = 30.0, settings: TrackSettings | None = Non
         fps=float(fps),
         frame_size=frame_size,
     )
+    if unreadable:
+        spans = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in _runs(unreadable))
+        track.notes.append(f"{len(unreadable)} frame(s) could not be read and are lost: {spans}")
     track.notes.extend(_notes(track))
     return track
 
