@@ -159,13 +159,14 @@ def _trim(n: int, kept: int, where: str, why: str, on_loss: str, names) -> list[
     raise FaceError(f"{where}: {why} from frame {names[kept]}; {advice}")
 
 
-def _no_onset_face(frames, where: str, names, fps: float, first: int | None = -1) -> FaceError:
+def _no_onset_face(frames, where: str, names, fps: float, first: int | None = -1, aligner: str = "landmarks68"):
     """The error for a clip without a face on its onset frame: the frame to start at instead, if any."""
     if first == -1:
-        first = first_frame_with_face(frames, stride=max(1, round(fps / 6)))
+        first = first_frame_with_face(frames, stride=max(1, round(fps / 6)), aligner=aligner)
     if first is None:
-        return FaceError(f"{where}: no face found in any frame of the clip; use --face none for clips that are "
-                         f"already cropped to the face")
+        other = "try --face auto (landmarks), or " if aligner == "haar" else ""
+        return FaceError(f"{where}: no face found in any frame of the clip; {other}use --face none for clips that "
+                         f"are already cropped to the face")
     return FaceError(f"{where}: no face found; the first frame with a face is {names[first]}: "
                      f"pass --onset {names[first]}")
 
@@ -190,7 +191,7 @@ def align_clip(frames: np.ndarray, options: FaceOptions, *, size: int, fps: floa
         except FaceError as err:
             if "no face found" not in str(err):
                 raise
-            raise _no_onset_face(frames, where, names, fps) from None
+            raise _no_onset_face(frames, where, names, fps, aligner=options.aligner) from None
         kept = face_kept_until(frames, transform) if check else n
         warnings = list(transform.warnings) + _trim(n, kept, where, "the face is no longer where the onset frame "
                                                     "had it", on_loss, names)
@@ -207,13 +208,20 @@ def align_clip(frames: np.ndarray, options: FaceOptions, *, size: int, fps: floa
     return AlignedClip(crops, None, track, warnings, kept)
 
 
-def first_frame_with_face(frames, *, start: int = 1, stride: int = 1) -> int | None:
-    """Index of the first frame from ``start`` on where dlib's HOG detector sees a face, or None:
-    every ``stride``-th frame is probed, then the frames before the first hit are checked one by one
-    (what to suggest as ``--onset`` when the onset frame has no face)."""
+def first_frame_with_face(frames, *, start: int = 1, stride: int = 1, aligner: str = "landmarks68") -> int | None:
+    """Index of the first frame from ``start`` on where a face is found, or None: dlib's HOG detector
+    (Haar's cascades for the "haar" aligner, which must then find it too); every ``stride``-th frame
+    is probed, then the frames before the first hit one by one (what to suggest as ``--onset`` when
+    the onset frame has no face)."""
     from .landmarks import detect_faces, to_gray
 
     def has_face(i: int) -> bool:
+        if aligner == "haar":
+            try:
+                locate_face(frames[i], aligner="haar")
+                return True
+            except FaceError:
+                return False
         gray = to_gray(frames[i])
         return bool(detect_faces(gray, 0) or (max(gray.shape) <= 1400 and detect_faces(gray, 1)))
 
