@@ -95,6 +95,19 @@ class Track:
         """(K, 2) float64 landmarks of frame ``i`` in the pixels of its (size, size) stabilised crop."""
         return transform_points(self.crop_matrix(i, size), self.landmarks[i])
 
+    def head_motion_px(self, size: int, reference: int = 0) -> np.ndarray:
+        """(N,) how far the head moved from frame ``reference``: the largest displacement of the stable
+        points (eye corners, nose bridge) seen through that frame's crop, in pixels of a (size, size)
+        crop (NaN where lost). Small values: one transform would serve the whole clip."""
+        m = self.crop_matrix(reference, size)
+        stable = list(STABLE_68) if self.landmarks.shape[1] == 68 else slice(None)
+        base = transform_points(m, self.landmarks[reference][stable])
+        out = np.full(len(self), np.nan)
+        for i in range(len(self)):
+            if self.status[i] != "lost":
+                out[i] = np.hypot(*(transform_points(m, self.landmarks[i][stable]) - base).T).max()
+        return out
+
     def save(self, path) -> None:
         """A .npz with every array, the statuses, fps and frame size."""
         np.savez_compressed(path, status=np.array(self.status), landmarks=self.landmarks, boxes=self.boxes,
