@@ -272,8 +272,8 @@ def main() -> None:
     ap.add_argument("--rotations", type=lambda t: [float(a) for a in t.split(",") if a], default="-20,20",
                     help="the photograph's clips also rotated by these degrees, through mpt describe's whole path")
     args = ap.parse_args()
-    placements = args.regions.split(",")
-    seeds = [int(s) for s in args.seeds.split(",")]
+    placements = [p for p in args.regions.split(",") if p]
+    seeds = [int(s) for s in args.seeds.split(",") if s]
     start = time.perf_counter()
     print(f"machine: {os.cpu_count()} CPUs, OpenCV {cv2.__version__}, cv2 threads {cv2.getNumThreads()}")
     print(f"\n| set | regions | apex | clips | precision | recall | both >= {TARGET} | ms/clip (median) |\n"
