@@ -56,12 +56,14 @@ def read_dataset(
     return READERS[name](Path(root), ann, strict=strict, classes=classes, **extra)
 
 
-def read_long_videos(name: str, root: str | Path, annotations: str | Path | None = None, *,
+def read_long_videos(name: str, root: str | Path | None, annotations: str | Path | None = None, *,
                      strict: bool = False) -> LongVideoIndex:
-    """A long-video corpus (cas2, samm-lv): its videos with their annotated intervals."""
+    """A long-video corpus (cas2, samm-lv): its videos with their annotated intervals. ``root`` None
+    reads the annotation table alone (what evaluating predictions needs)."""
     if name not in LONG_VIDEO_READERS:
         raise DatasetError(f"{name!r} is not a long-video corpus: choose one of {', '.join(LONG_VIDEO_READERS)}")
-    return LONG_VIDEO_READERS[name](Path(root), Path(annotations) if annotations is not None else None, strict=strict)
+    return LONG_VIDEO_READERS[name](Path(root) if root is not None else None,
+                                    Path(annotations) if annotations is not None else None, strict=strict)
 
 
 __all__ = ["read_long_videos", "Interval", "LongVideo", "LongVideoIndex", "DATASETS", "read_dataset", "read_casme2", "read_samm", "read_smic", "read_megc2019", "read_casme3"]

@@ -96,15 +96,19 @@ def read_sheets(path: Path) -> tuple[list[tuple[int, tuple]], dict[int, tuple[in
     return expressions, subjects, videos
 
 
-def read_cas2_videos(root: Path, annotations: Path | None = None, *, strict: bool = False) -> LongVideoIndex:
-    root = Path(root)
-    rawpic = frames_root(root)
-    table = Path(annotations) if annotations is not None else find_table(root)
+def read_cas2_videos(root: Path | None, annotations: Path | None = None, *, strict: bool = False) -> LongVideoIndex:
+    """The videos and their intervals; ``root`` None reads the table alone (no frames looked up)."""
+    if root is None and annotations is None:
+        raise DatasetError("cas2: without a root, pass the annotation table")
+    rawpic = frames_root(Path(root)) if root is not None else None
+    table = Path(annotations) if annotations is not None else find_table(Path(root))
     expressions, subjects, videos = read_sheets(table)
     out = LongVideoBuilder("cas2", table, strict)
     folders: dict[str, list[str]] = {}  # subject folder -> its video folders
 
     def video_folder(subject: str, video: str) -> Path | None:
+        if rawpic is None:
+            return None
         if subject not in folders:
             d = rawpic / subject
             folders[subject] = sorted(p.name for p in d.iterdir() if p.is_dir()) if d.is_dir() else []
@@ -150,7 +154,7 @@ def read_cas2_videos(root: Path, annotations: Path | None = None, *, strict: boo
         interval = Interval(name=name, onset=onset, apex=apex, offset=offset, type=kind, au=as_text(cells[5]),
                             emotion=as_text(cells[8]), objective=as_text(cells[6]).lower(), row=row)
         out.add(subject, video, video_folder(subject, video), interval)
-    return out.build(lambda video: FRAMES, FPS, missing_folder)
+    return out.build(lambda video: FRAMES, FPS, missing_folder, frames=rawpic is not None)
 
 
 def read_cas2(root: Path, annotations: Path | None = None, *, strict: bool = False,

@@ -49,7 +49,7 @@ class LongVideo:
     dataset: str
     subject: str  # LOSO unit: 's15' (CAS(ME)^2), '006' (SAMM-LV)
     video: str  # '15_0101' (CAS(ME)^2: participant and video code), '006_1' (SAMM-LV)
-    folder: Path
+    folder: Path | None  # None when read from the table alone
     numbers: tuple[int, ...]  # frame numbers on disk, ascending
     frames: tuple[Path, ...]  # the files, in the same order
     fps: float
@@ -144,12 +144,16 @@ class LongVideoBuilder:
             return
         self._videos.setdefault((subject, video), (folder, []))[1].append(interval)
 
-    def build(self, pattern_of, fps: float, missing_folder) -> LongVideoIndex:
+    def build(self, pattern_of, fps: float, missing_folder, frames: bool = True) -> LongVideoIndex:
         """Look up each video's frames (``pattern_of(video)``: its file-name pattern;
         ``missing_folder(subject, video)``: why its folder was not found), and check every interval
-        lies within them."""
+        lies within them. ``frames`` False: the table alone (the ground truth for evaluation)."""
         videos = []
         for (subject, video), (folder, intervals) in self._videos.items():
+            if not frames:
+                videos.append(LongVideo(self.dataset, subject, video, None, (), (), fps,
+                                        tuple(sorted(intervals, key=lambda i: (i.onset, i.offset)))))
+                continue
             if folder is None or not folder.is_dir():
                 why = missing_folder(subject, video) if folder is None else f"frames folder not found: {folder}"
                 for i in intervals:

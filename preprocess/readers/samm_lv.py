@@ -74,19 +74,23 @@ def read_micro_codes(path: Path | None, warn) -> dict[str, object]:
     return {e.clip: e for e in read_samm_coding(path, lambda clip, why, row: warn(f"{path}, row {row}: {clip}: {why}"))}
 
 
-def read_samm_lv_videos(root: Path, annotations: Path | None = None, *, strict: bool = False,
+def read_samm_lv_videos(root: Path | None, annotations: Path | None = None, *, strict: bool = False,
                         micro_codes: Path | None = None) -> LongVideoIndex:
-    root = Path(root)
-    folder = frames_root(root)
+    """The videos and their intervals; ``root`` None reads the table alone (no frames looked up)."""
+    if root is None and annotations is None:
+        raise DatasetError("samm-lv: without a root, pass the annotation table")
+    folder = frames_root(Path(root)) if root is not None else None
     table = Path(annotations) if annotations is not None else find_one(
-        "samm-lv", [root, root.parent, folder], TABLE_GLOB, "SAMM Long Videos table")
+        "samm-lv", [Path(root), Path(root).parent, folder], TABLE_GLOB, "SAMM Long Videos table")
     if micro_codes is None:
-        hits = [p for d in (table.parent, root, root.parent) if d.is_dir() for p in sorted(d.glob(CODING_GLOB))]
+        near = [table.parent] + ([Path(root), Path(root).parent] if root is not None else [])
+        hits = [p for d in near if d.is_dir() for p in sorted(d.glob(CODING_GLOB))]
         micro_codes = hits[0] if hits else None
     out = LongVideoBuilder("samm-lv", table, strict)
     codes = read_micro_codes(micro_codes, out.warn)
     if micro_codes is None:
-        out.warn(f"no {CODING_GLOB} beside {table} or in {root}: micro-expressions have no emotion")
+        out.warn(f"no {CODING_GLOB} beside {table}{f' or in {root}' if root else ''}: micro-expressions have no "
+                 "emotion")
     key = {c: column_key(c) for c in COLUMNS + ("Action Units",)}
     rounded, shifts = [], {}
     for row, cells in read_xlsx(table, COLUMNS, ("Action Units",)):
@@ -132,7 +136,7 @@ def read_samm_lv_videos(root: Path, annotations: Path | None = None, *, strict: 
                 out.warn(f"{table}, row {row}: {name}: not in {micro_codes}: no emotion")
         interval = Interval(name=name, onset=onset, apex=apex, offset=offset, type=kind,
                             au=as_text(cells.get(key["Action Units"])), emotion=emotion, objective=objective, row=row)
-        out.add(subject, video, folder / video, interval)
+        out.add(subject, video, folder / video if folder is not None else None, interval)
     if rounded:
         out.change("(fractional frames)", f"fractional onset, apex or offset rounded to the nearest frame (halves up) "
                    f"in {len(rounded)} rows: {', '.join(map(str, rounded))}", None)
@@ -141,7 +145,7 @@ def read_samm_lv_videos(root: Path, annotations: Path | None = None, *, strict: 
         out.warn(f"{micro_codes} numbers the frames of {len(shifts)} videos differently (matched by the same "
                  f"onset-to-offset span): {listed}")
     return out.build(lambda video: frame_pattern(f"{video}_"), FPS,
-                     lambda subject, video: f"frames folder not found: {folder / video}")
+                     lambda subject, video: f"frames folder not found: {folder / video}", frames=folder is not None)
 
 
 def read_samm_lv(root: Path, annotations: Path | None = None, *, strict: bool = False,
