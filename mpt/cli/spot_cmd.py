@@ -91,7 +91,7 @@ def run(
     from mpt.spot.run import show, spot_dataset, spot_inputs
 
     if dataset is not None:
-        result = spot_dataset(dataset, root, annotations, evaluate=evaluate, p=p, step=step, csv_out=csv_out,
+        result = spot_dataset(dataset, root, annotations, with_eval=evaluate, p=p, step=step, csv_out=csv_out,
                               plot=plot, progress=progress and not as_json)
     else:
         result = spot_inputs(inputs, fps=fps, p=p, step=step, csv_out=csv_out, plot=plot,

@@ -106,4 +106,5 @@ def write_sammlv_tables(path: Path, codes_path: Path, rows: list[TableRow]) -> t
         if r.type == "micro":
             micro.append([subject, name, r.video, r.onset, r.apex, r.offset, r.offset - r.onset + 1, "Micro - 1/2",
                           aus, r.emotion, r.objective or None, None])
-    return _save(path, lv), _save(codes_path, codes)
+    codes_path = _save(codes_path, codes)  # before the main table, whose presence marks a finished dataset
+    return _save(path, lv), codes_path

@@ -1,0 +1,115 @@
+"""The face track ``mpt spot`` stabilises with: ``preprocess.face.track.track_frames`` (per-frame
+landmarks, stabilising transforms, detected/tracked/lost) where the landmarks package provides it,
+else this module's fallback behind the same function and the same ``Track`` attributes.
+
+The fallback: one face transform (``preprocess.face.find_face``: Haar face, eyes, levelled crop)
+held until the face moves away from it, checked with the Haar face detector every ``CHECK_S``
+seconds. A check that finds no face makes the frames since the last good check ``lost`` until a
+later check finds it again; a face found more than ``MOVE`` of its width from the held transform's
+box (a turn, a shift) gets a new transform there (an ``anchor``: the spotter restarts its reference).
+What the held transform leaves of the head's motion between frames (drift, small turns) is removed
+downstream by the robust similarity fit of ``mpt_core.describe.remove_head_motion`` on each flow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+CHECK_S = 0.5  # seconds between face checks
+MOVE = 0.2  # a face box centre this far (fraction of its width) from the held one gets a new transform
+DETECT_WIDTH = 320  # frames are shrunk to at most this width for the checks
+
+
+@dataclass
+class FallbackTrack:
+    status: list[str]
+    matrices: np.ndarray  # (N, 2, 3) input px -> unit-side crop, NaN where lost
+    anchors: list[int] = field(default_factory=list)  # frames where a new transform starts
+
+    @property
+    def lost(self) -> list[int]:
+        return [i for i, s in enumerate(self.status) if s == "lost"]
+
+    def crop_matrix(self, i: int, size: int) -> np.ndarray:
+        m = self.matrices[i] * size
+        m[:, 2] -= 0.5  # as FaceTransform.crop_matrix: pixel centres at integers
+        return m
+
+
+@lru_cache(maxsize=None)
+def _cascade() -> cv2.CascadeClassifier:
+    return cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+
+
+def _faces(grey: np.ndarray) -> list[tuple[float, float, float, float]]:
+    """Haar face boxes (x, y, w, h) in the frame's pixels, found on a copy at most DETECT_WIDTH wide."""
+    scale = min(1.0, DETECT_WIDTH / grey.shape[1])
+    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
+    side = max(24, min(small.shape) // 8)
+    boxes = _cascade().detectMultiScale(small, scaleFactor=1.1, minNeighbors=5, minSize=(side, side))
+    return [tuple(float(v) / scale for v in b) for b in boxes]
+
+
+def _anchor(grey: np.ndarray, where: str):
+    from preprocess.face import FaceError, find_face
+
+    try:
+        return find_face(cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB), where=where)
+    except FaceError:
+        return None
+
+
+def fallback_track_frames(frames, fps: float = 30.0, settings=None, progress=None) -> FallbackTrack:
+    """``track_frames``' contract for (H, W) grey or (H, W, 3) RGB frames, with the fallback above."""
+    check = max(1, int(round(CHECK_S * fps)))
+    status: list[str] = []
+    matrices: list[np.ndarray] = []
+    anchors: list[int] = []
+    held = None  # the FaceTransform in use
+    last_good = -1  # the last frame a check found the face on
+    for i, frame in enumerate(frames):
+        grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        if held is None or i % check == 0:
+            boxes = _faces(grey)
+            if not boxes:
+                for j in range(last_good + 1, i):  # the face left somewhere since the last good check
+                    status[j], matrices[j] = "lost", np.full((2, 3), np.nan)
+                held = None
+            else:
+                if held is not None:
+                    hx, hy, hw, hh = held.box
+                    near = min(boxes, key=lambda b: math.hypot(b[0] + b[2] / 2 - hx - hw / 2, b[1] + b[3] / 2 - hy - hh / 2))
+                    moved = math.hypot(near[0] + near[2] / 2 - hx - hw / 2, near[1] + near[3] / 2 - hy - hh / 2)
+                    if moved > MOVE * hw or abs(near[2] / hw - 1) > MOVE:
+                        held = None
+                if held is None:
+                    held = _anchor(grey, f"frame {i}")
+                    if held is not None:
+                        anchors.append(i)
+                if held is not None:
+                    last_good = i
+        if held is None:
+            status.append("lost")
+            matrices.append(np.full((2, 3), np.nan))
+        else:
+            status.append("detected" if anchors and anchors[-1] == i else "tracked")
+            matrices.append(np.asarray(held.matrix, np.float64))
+        if progress is not None:
+            progress(1)
+    return FallbackTrack(status, np.array(matrices).reshape(-1, 2, 3), anchors)
+
+
+def track_frames(frames, fps: float = 30.0, progress=None):
+    """The landmarks package's tracker where it exists (``preprocess.face.track``), else the fallback.
+    Returns (track, which): which is "landmarks" or "fallback"."""
+    try:
+        from preprocess.face.track import track_frames as landmark_track
+    except ImportError:
+        return fallback_track_frames(frames, fps, progress=progress), "fallback"
+    rgb = (f if f.ndim == 3 else cv2.cvtColor(f, cv2.COLOR_GRAY2RGB) for f in frames)
+    return landmark_track(rgb, fps=fps, progress=progress), "landmarks"

@@ -1,0 +1,192 @@
+"""From region positions to spotted intervals: the score, blinks, Moilanen's threshold, peaks, intervals.
+
+Step by step (``positions`` come from ``spot_signal``; a frame here is a processed frame, every
+``step``-th frame of the input, at ``rate`` = fps / step frames per second):
+
+1. Deviation. Each region's position minus its running median over ``baseline_s`` (8 s: longer than
+   any expression, so the median is the neutral face; it follows slow changes of the face, which are
+   not expressions) is that region's deviation; its length, divided by the region's median deviation
+   over the video (its noise), is the region's score. Lost frames are NaN throughout.
+2. Score and blinks. The frame's score is the largest region score outside the eyelids. The eyelid
+   regions' largest score is the blink score: a peak whose blink score exceeds ``blink_ratio`` times
+   its own score is a blink (AU45, not an expression in MEGC: eyelid motion drags the brows a little)
+   and yields no interval; it is listed as a blink.
+3. Threshold. T = mean + p x (max - mean) of the video's score (Moilanen et al., as in the MEGC
+   baselines). ``p`` is never chosen on a test subject: ``choose_p`` picks it on other subjects.
+4. Peaks. Local maxima above T, the highest first, each at least k frames from a taken one, where
+   k = ``k_s`` x rate (about half a micro-expression: 0.2 s, 6 frames at 30 fps; at 200 fps with
+   every 7th frame, 6 processed frames = 42 input frames) and not inside an interval already taken.
+5. Intervals. Around a peak, the frames whose score stays above ``extent`` (a fraction) of the peak's
+   height over the score's median, without crossing a lost frame. For a raised-cosine onset and
+   offset that run is ``1 - acos(1 - 2 extent) / pi`` of the expression (70 % at 0.2), so it is
+   widened by ``pad`` of its length on each side to estimate the whole expression. Runs shorter than
+   ``min_s`` are noise; longer than ``macro_max_s`` (4 s), they are cut to 4 s around the peak.
+6. Type. Micro when the interval lasts at most ``micro_max_s`` (0.5 s), else macro.
+Frame indices map back to the input's numbering in the caller: processed frame i is input frame i x step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .spot_signal import EYE_REGIONS, FACE_REGIONS
+
+DEFAULT_P = 0.3  # chosen on synthetic long videos of the design seed (see README, `mpt spot`)
+P_GRID = tuple(round(0.05 * i, 2) for i in range(1, 19))  # 0.05 .. 0.9
+
+
+@dataclass(frozen=True)
+class SpotSettings:
+    k_s: float = 0.2  # peak distance: about half a micro-expression
+    baseline_s: float = 8.0  # running-median window of the neutral face
+    extent: float = 0.2  # an interval is where the score stays above this fraction of its peak
+    min_s: float = 0.1  # shorter runs are noise
+    micro_max_s: float = 0.5  # the longest micro-expression
+    macro_max_s: float = 4.0  # the longest macro-expression
+    blink_ratio: float = 2.0  # eyelid score over face score above which a peak is a blink
+
+    @property
+    def pad(self) -> float:
+        """Widening of a run on each side, as a fraction of its length (see the module docstring)."""
+        covered = 1 - math.acos(1 - 2 * self.extent) / math.pi
+        return (1 / covered - 1) / 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Spotted:
+    onset: int  # processed-frame indices
+    apex: int
+    offset: int
+    type: str  # "micro" | "macro"
+    score: float  # the peak's score
+
+
+@dataclass(frozen=True)
+class Scores:
+    face: np.ndarray  # (N,) score, NaN where lost
+    eyes: np.ndarray  # (N,) blink score
+
+
+def window(seconds: float, rate: float) -> int:
+    """A duration in processed frames (at least 1)."""
+    return max(1, int(round(seconds * rate)))
+
+
+def default_step(fps: float) -> int:
+    """Process about 30 frames per second: 1 at 30 fps, 7 at 200 fps (MEGC's practice for SAMM-LV)."""
+    return max(1, int(round(fps / 30.0)))
+
+
+def running_median(x: np.ndarray, width: int) -> np.ndarray:
+    """Median of the valid (finite) values of x in a centred window of ``width``, per column; the
+    median of each block of ``stride`` frames is computed once (a long median barely moves in a few
+    frames), then held."""
+    n = len(x)
+    out = np.full(x.shape, np.nan)
+    half = width // 2
+    stride = max(1, width // 16)
+    for start in range(0, n, stride):
+        lo, hi = max(0, start + stride // 2 - half), min(n, start + stride // 2 + half + 1)
+        block = x[lo:hi]
+        with np.errstate(all="ignore"):
+            if np.isfinite(block).any():
+                out[start : start + stride] = np.nanmedian(block, axis=0)
+    return out
+
+
+def scores(positions: np.ndarray, rate: float, settings: SpotSettings = SpotSettings()) -> Scores:
+    """Face and blink scores (N,) of region positions (N, R, 2) (steps 1-2)."""
+    positions = np.asarray(positions, np.float64)
+    n = len(positions)
+    if n == 0:
+        return Scores(np.zeros(0), np.zeros(0))
+    flat = positions.reshape(n, -1)
+    base = running_median(flat, window(settings.baseline_s, rate)).reshape(positions.shape)
+    dev = np.linalg.norm(positions - base, axis=2)  # (N, R), NaN where lost
+    with np.errstate(all="ignore"):
+        noise = np.nanmedian(dev, axis=0)  # (R,)
+    noise = np.where(np.isfinite(noise) & (noise > 1e-3), noise, 1e-3)
+    z = dev / noise
+    with np.errstate(all="ignore"):
+        face = np.nanmax(z[:, list(FACE_REGIONS)], axis=1) if n else np.zeros(0)
+        eyes = np.nanmax(z[:, list(EYE_REGIONS)], axis=1) if n else np.zeros(0)
+    lost = ~np.isfinite(positions).all(axis=(1, 2))
+    face[lost], eyes[lost] = np.nan, np.nan
+    return Scores(face, eyes)
+
+
+def moilanen_threshold(score: np.ndarray, p: float) -> float:
+    """T = mean + p x (max - mean) over the valid frames (Moilanen et al. 2014)."""
+    valid = score[np.isfinite(score)]
+    if not len(valid):
+        return math.inf
+    mean = float(valid.mean())
+    return mean + p * (float(valid.max()) - mean)
+
+
+def _run(score: np.ndarray, peak: int, level: float) -> tuple[int, int]:
+    """The run of frames around ``peak`` whose score stays >= level (NaN stops it)."""
+    lo = peak
+    while lo > 0 and score[lo - 1] >= level:
+        lo -= 1
+    hi = peak
+    while hi + 1 < len(score) and score[hi + 1] >= level:
+        hi += 1
+    return lo, hi
+
+
+def spot(sc: Scores, rate: float, p: float, settings: SpotSettings = SpotSettings()) -> tuple[list[Spotted], list[int]]:
+    """(intervals, blink peaks) of one video's scores at threshold fraction ``p`` (steps 3-6)."""
+    face, n = sc.face, len(sc.face)
+    threshold = moilanen_threshold(face, p)
+    if not math.isfinite(threshold):
+        return [], []
+    valid = np.where(np.isfinite(face), face, -np.inf)
+    left = np.concatenate([[-np.inf], valid[:-1]])
+    right = np.concatenate([valid[1:], [-np.inf]])
+    candidates = np.flatnonzero((valid >= threshold) & (valid >= left) & (valid >= right))
+    k = window(settings.k_s, rate)
+    floor = float(np.nanmedian(face))
+    taken: list[int] = []
+    out: list[Spotted] = []
+    blinks: list[int] = []
+    for peak in sorted(candidates, key=lambda i: (-valid[i], i)):
+        if any(abs(peak - t) < k for t in taken) or any(s.onset <= peak <= s.offset for s in out):
+            continue
+        taken.append(int(peak))
+        lo, hi = _run(valid, int(peak), floor + settings.extent * (valid[peak] - floor))
+        eyes = np.nanmax(sc.eyes[lo : hi + 1]) if np.isfinite(sc.eyes[lo : hi + 1]).any() else 0.0
+        if eyes > settings.blink_ratio * valid[peak]:
+            blinks.append(int(peak))
+            continue
+        length = hi - lo + 1
+        if length < settings.min_s * rate:
+            continue
+        pad = int(round(settings.pad * length))
+        lo, hi = max(0, lo - pad), min(n - 1, hi + pad)
+        while not np.isfinite(face[lo]):  # widening never reaches into a lost frame
+            lo += 1
+        while not np.isfinite(face[hi]):
+            hi -= 1
+        longest = window(settings.macro_max_s, rate)
+        if hi - lo + 1 > longest:
+            lo = max(lo, int(peak) - longest // 2)
+            hi = lo + longest - 1
+        kind = "micro" if (hi - lo + 1) / rate <= settings.micro_max_s else "macro"
+        out.append(Spotted(lo, int(peak), hi, kind, float(valid[peak])))
+    out.sort(key=lambda s: s.onset)
+    return out, sorted(blinks)
+
+
+def choose_p(videos: list, score_of, grid=P_GRID) -> tuple[float, dict[float, float]]:
+    """The p of ``grid`` with the best ``score_of(p, videos)`` (overall F1 over those videos; the
+    caller passes only training subjects' videos); ties go to the smaller p. Returns (p, {p: F1})."""
+    table = {p: float(score_of(p, videos)) for p in grid}
+    best = max(table.values())
+    return min(p for p, v in table.items() if v == best), table
