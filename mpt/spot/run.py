@@ -48,6 +48,7 @@ class VideoSignal:
     rate: float  # processed frames per second
     numbers: list[int]  # input frame number of each processed frame
     scores: Scores
+    positions: np.ndarray  # (N, R, 2) region positions, crop pixels
     lost: list[int]  # processed-frame indices whose face is lost
     tracker: str
     truth: list[Spot]
@@ -106,9 +107,10 @@ def measure(source: LongInput, *, step: int | None = None, settings: SpotSetting
             positions.append(regions.push(_crop(grey, track.crop_matrix(i, CROP))))
         if progress is not None:
             progress(1)
-    sc = scores(np.stack(positions), rate, settings)
+    positions = np.stack(positions)
+    sc = scores(positions, rate, settings)
     lost = [i for i, s in enumerate(track.status[: len(numbers)]) if s == "lost"]
-    return VideoSignal(source, step, rate, numbers, sc, lost, which, truth or [])
+    return VideoSignal(source, step, rate, numbers, sc, positions, lost, which, truth or [])
 
 
 def _lost_numbers(sig: VideoSignal) -> list[int]:
