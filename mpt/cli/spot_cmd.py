@@ -88,7 +88,8 @@ def run(
     if step is not None and step < 1:
         fail(f"--step {step}: must be >= 1")
 
-    from mpt.spot.run import show, spot_dataset, spot_inputs
+    from mpt.spot.run import spot_dataset, spot_inputs
+    from mpt.spot.show import show
 
     if dataset is not None:
         result = spot_dataset(dataset, root, annotations, with_eval=evaluate, p=p, step=step, csv_out=csv_out,

@@ -45,6 +45,7 @@ FORMAT_VERSION = 1
 MICRO_S, MACRO_S, BLINK_S, TURN_S = (0.2, 0.5), (0.5, 3.0), (0.1, 0.3), (0.5, 1.5)
 MICRO_EVERY_S, MACRO_EVERY_S, BLINK_EVERY_S, TURN_EVERY_S = 10.0, 12.0, (2.0, 6.0), 40.0
 GAP_S = 0.6  # least time between two events
+PLACE_TRIES = 20  # draws of the events' lengths before one event is dropped
 MACRO_GAIN = (3.0, 5.0)  # macro amplitude, times the micro fields'
 BLINK_PX = 7.0  # upper-lid travel of a full blink, pixels at 224
 FACE_SCALE = (0.45, 0.6)  # face image side, as a fraction of the frame's shorter side
@@ -118,8 +119,11 @@ def plan_videos(layout: str, subjects: int, videos_per_subject: int, seconds: fl
                      + ["blink"] * max(1, int(round(dur / rng.uniform(*BLINK_EVERY_S)))))
             spans = {"micro": MICRO_S, "macro": MACRO_S, "blink": BLINK_S, "turn": TURN_S}
             while True:  # drop blinks, then turns, then expressions until everything fits
-                lengths = [max(3, int(round(rng.uniform(*spans[k]) * fps))) for k in kinds]
-                onsets = _place(rng, lengths, n, int(GAP_S * fps))
+                for _ in range(PLACE_TRIES):
+                    lengths = [max(3, int(round(rng.uniform(*spans[k]) * fps))) for k in kinds]
+                    onsets = _place(rng, lengths, n, int(GAP_S * fps))
+                    if onsets is not None:
+                        break
                 if onsets is not None:
                     break
                 drop = next((k for k in ("blink", "turn", "macro", "micro") if kinds.count(k) > (k != "turn")), None)
