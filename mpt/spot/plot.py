@@ -38,7 +38,7 @@ def plot_signals(path: Path, signals, results, settings) -> Path:
         lost = np.asarray(res["lost"])
         if len(lost):
             ax.plot(to_s(lost), np.zeros(len(lost)), "|", color="tab:orange", ms=8, label="face lost")
-        name = f"{res.get('subject', '')}/{res.get('video', '')}" if res.get("video") else Path(res["input"]).name
+        name = f"{res['subject']}/{res['video']}" if res.get("subject") else Path(res["input"]).name
         ax.set_title(f"{name}: {len(res['intervals'])} interval(s) spotted (shaded: red micro, blue macro; "
                      f"bars above: ground truth; green marks: blinks)", fontsize=9)
         ax.set_xlabel("seconds")

@@ -165,10 +165,12 @@ def spot_inputs(inputs, *, fps=None, p=None, step=None, csv_out=None, plot=None,
 
 def spot_dataset(name: str, root: Path, annotations: Path | None, *, with_eval: bool = False, p=None, step=None,
                  csv_out=None, plot=None, progress=True, settings: SpotSettings = SpotSettings()) -> dict:
-    """Spot every video of a corpus; p by leave-one-subject-out unless given."""
+    """Spot every video of a corpus; p by leave-one-subject-out unless given. The corpus is read
+    strictly: a row the reader cannot use (a missing frames folder) stops the run, since scoring
+    without that video's expressions would look complete and be wrong."""
     from preprocess.readers import read_long_videos
 
-    index = read_long_videos(name, root, annotations)
+    index = read_long_videos(name, root, annotations, strict=True)  # a missing video would bias the evaluation
     if not index.videos:
         raise SpotInputError(f"{name}: no videos to spot under {root} ({len(index.skipped)} rows skipped)")
     signals = []
@@ -201,7 +203,7 @@ def spot_dataset(name: str, root: Path, annotations: Path | None, *, with_eval: 
         folds[subject] = {"p": chosen, "train_f1": round(table[chosen], 4)}
     results = [video_result(s, folds[s.input.subject]["p"], settings) for s in signals]
     out = {"dataset": name, "root": str(root), "videos": results, "folds": folds,
-           "skipped": [str(x) for x in index.skipped]}
+           "changed": [str(x) for x in index.changed]}
     if with_eval:
         pred = [x for s, r in zip(signals, results) for x in s.as_spots(r["intervals"])]
         out["evaluation"] = as_json(evaluate(pred, [t for s in signals for t in s.truth]))

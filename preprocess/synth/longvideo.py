@@ -111,13 +111,15 @@ def plan_videos(layout: str, subjects: int, videos_per_subject: int, seconds: fl
     for s in range(1, subjects + 1):
         for v in range(1, videos_per_subject + 1):
             rng = np.random.default_rng([seed, 21, s, v])
-            n = max(int(round(rng.uniform(0.5, 1.5) * seconds * fps)), int(2 * fps))
+            n = max(int(round(rng.uniform(0.5, 1.5) * seconds * fps)), int(3 * fps))
             dur = n / fps
             kinds = (["macro"] * max(1, int(rng.poisson(dur / MACRO_EVERY_S)))
                      + ["micro"] * max(1, int(rng.poisson(dur / MICRO_EVERY_S)))
                      + ["turn"] * int(rng.poisson(dur / TURN_EVERY_S))
                      + ["blink"] * max(1, int(round(dur / rng.uniform(*BLINK_EVERY_S)))))
-            spans = {"micro": MICRO_S, "macro": MACRO_S, "blink": BLINK_S, "turn": TURN_S}
+            room = dur - MICRO_S[0] - 3 * GAP_S  # what one macro-expression may take in a short video
+            spans = {"micro": MICRO_S, "macro": (MACRO_S[0], min(MACRO_S[1], max(MACRO_S[0], room))),
+                     "blink": BLINK_S, "turn": TURN_S}
             while True:  # drop blinks, then turns, then expressions until everything fits
                 for _ in range(PLACE_TRIES):
                     lengths = [max(3, int(round(rng.uniform(*spans[k]) * fps))) for k in kinds]
@@ -126,10 +128,11 @@ def plan_videos(layout: str, subjects: int, videos_per_subject: int, seconds: fl
                         break
                 if onsets is not None:
                     break
-                drop = next((k for k in ("blink", "turn", "macro", "micro") if kinds.count(k) > (k != "turn")), None)
+                least = {"blink": 0, "turn": 0, "macro": 1, "micro": 1}
+                drop = next((k for k in ("blink", "turn", "macro", "micro") if kinds.count(k) > least[k]), None)
                 if drop is None:
-                    raise ValueError(f"a video of {dur:.1f} s cannot hold one macro-, one micro-expression and a "
-                                     "blink: use longer --seconds")
+                    raise ValueError(f"a video of {dur:.1f} s cannot hold one macro- and one micro-expression: "
+                                     "use longer --seconds")
                 kinds.remove(drop)
             events = []
             for kind, onset, length in zip(kinds, onsets, lengths):
