@@ -91,6 +91,11 @@ class RegionPositions:
         head = np.stack([a * cx - b * cy + tx, b * cx + a * cy + ty], 1)  # (R, 2)
         return region_means(flow, self.boxes) - head
 
+    def rebase(self, crop: np.ndarray, position: np.ndarray) -> None:
+        """Make ``crop`` (the same frame as the last pushed one, warped by a new face transform) the
+        reference, with the position that frame was measured at: positions stay continuous."""
+        self.reference, self.offset, self.age = crop, np.asarray(position, np.float64).copy(), 0
+
     def push(self, crop: np.ndarray | None) -> np.ndarray:
         """(R, 2) positions in crop pixels (NaN for a lost frame)."""
         if crop is None:

@@ -93,7 +93,7 @@ def measure(source: LongInput, *, step: int | None = None, settings: SpotSetting
                              f"is shorter than the spotter's window of {MIN_VIDEO_S:g} s")
     eyes = tuple((x * CROP - 0.5, y * CROP - 0.5) for x, y in CANONICAL_EYES)
     regions = RegionPositions(CROP, eyes, refresh=window(REFRESH_S, rate))
-    anchors = set(getattr(track, "anchors", ()))
+    anchors = set(getattr(track, "anchors", ()))  # the fallback's new transforms
     numbers, positions = [], []
     for i, (number, grey) in enumerate(source.frames(step)):
         if i >= n:
@@ -101,9 +101,11 @@ def measure(source: LongInput, *, step: int | None = None, settings: SpotSetting
         numbers.append(number)
         if track.status[i] == "lost":
             positions.append(regions.push(None))
+        elif i in anchors and i > 0 and track.status[i - 1] != "lost":
+            # measured with the old transform, then the reference under the new one: no jump
+            positions.append(regions.push(_crop(grey, track.crop_matrix(i - 1, CROP))))
+            regions.rebase(_crop(grey, track.crop_matrix(i, CROP)), positions[-1])
         else:
-            if i in anchors:
-                regions.reference = None  # a new transform: positions start again from here
             positions.append(regions.push(_crop(grey, track.crop_matrix(i, CROP))))
         if progress is not None:
             progress(1)

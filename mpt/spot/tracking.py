@@ -2,8 +2,10 @@
 landmarks, stabilising transforms, detected/tracked/lost) where the landmarks package provides it,
 else this module's fallback behind the same function and the same ``Track`` attributes.
 
-The fallback: one face transform (``preprocess.face.find_face``: Haar face, eyes, levelled crop)
-held until the face moves away from it, checked with the Haar face detector every ``CHECK_S``
+The fallback: one face transform (``preprocess.face.find_face``: Haar face, eyes, levelled crop),
+the medoid of the eyes found at the first ``VOTES`` checks (one detection's eyes can be 10 % of the
+inter-ocular distance off, which puts the mouth regions on the cheeks), held until the face moves
+away from it, checked with the Haar face detector every ``CHECK_S``
 seconds. A check that finds no face makes the frames since the last good check ``lost`` until a
 later check finds it again; a face found more than ``MOVE`` of its width from the held transform's
 box (a turn, a shift) gets a new transform there (an ``anchor``: the spotter restarts its reference).
@@ -23,6 +25,7 @@ import numpy as np
 CHECK_S = 0.5  # seconds between face checks
 MOVE = 0.2  # a face box centre this far (fraction of its width) from the held one gets a new transform
 DETECT_WIDTH = 320  # frames are shrunk to at most this width for the checks
+VOTES = 5  # eye detections (one per check) voted on before the transform is kept
 
 
 @dataclass
@@ -64,6 +67,14 @@ def _anchor(grey: np.ndarray, where: str):
         return None
 
 
+def _medoid(transforms: list):
+    """The transform whose eyes lie nearest (summed distance) to the others' eyes."""
+    def eyes(t):
+        return np.asarray(t.eyes if t.eyes is not None else ((0, 0), (0, 0)), np.float64)
+
+    return min(transforms, key=lambda t: sum(np.abs(eyes(t) - eyes(u)).sum() for u in transforms))
+
+
 def fallback_track_frames(frames, fps: float = 30.0, settings=None, progress=None) -> FallbackTrack:
     """``track_frames``' contract for (H, W) grey or (H, W, 3) RGB frames, with the fallback above."""
     check = max(1, int(round(CHECK_S * fps)))
@@ -71,6 +82,7 @@ def fallback_track_frames(frames, fps: float = 30.0, settings=None, progress=Non
     matrices: list[np.ndarray] = []
     anchors: list[int] = []
     held = None  # the FaceTransform in use
+    votes: list = []  # transforms found at the checks since the face was (re)found
     last_good = -1  # the last frame a check found the face on
     for i, frame in enumerate(frames):
         grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
@@ -88,9 +100,15 @@ def fallback_track_frames(frames, fps: float = 30.0, settings=None, progress=Non
                     if moved > MOVE * hw or abs(near[2] / hw - 1) > MOVE:
                         held = None
                 if held is None:
-                    held = _anchor(grey, f"frame {i}")
-                    if held is not None:
-                        anchors.append(i)
+                    votes = []
+                if len(votes) < VOTES:  # Haar's eyes move by 10 % of the IOD between frames: vote
+                    found = _anchor(grey, f"frame {i}")
+                    if found is not None and found.eyes is not None or (found is not None and not votes):
+                        votes.append(found)
+                        best = _medoid(votes)
+                        if best is not held:
+                            held = best
+                            anchors.append(i)
                 if held is not None:
                     last_good = i
         if held is None:
