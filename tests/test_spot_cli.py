@@ -124,3 +124,26 @@ def test_table_row_whose_frames_folder_is_missing(synth, tmp_path):
 def test_bad_options(args, message):
     r = spot(*args)
     assert r.exit_code == 1 and message in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+def test_preprocess_caches_the_micro_expressions_as_clips(synth, tmp_path):
+    """`mpt preprocess cas2`: the micro-expressions of the long videos as whole-frame clips, faces aligned,
+    the subjects as the LOSO unit (what spot-then-recognize trains on)."""
+    import h5py
+
+    out, table = synth
+    events = json.loads((out / "synth-events.json").read_text())
+    micro = {(v["subject"], e["onset"]) for v in events for e in v["events"] if e["kind"] == "micro"}
+    r = runner.invoke(app, ["preprocess", "cas2", "--root", str(out), "--annotations", str(table), "--cache-dir",
+                            str(tmp_path / "cache"), "--size", "32", "--frames", "4", "--jobs", "1", "--strict",
+                            "--no-progress"])
+    assert r.exit_code == 0, r.output
+    cache = Path(r.stdout.strip().splitlines()[-1])
+    with h5py.File(cache) as f:
+        faces = [json.loads(s) for s in f["face"][()]]
+        subjects = [s.decode() if isinstance(s, bytes) else s for s in f["subject"][()]]
+        onsets = list(f["onset"][()])
+        identity = json.loads(f.attrs["input"])
+    assert identity["face"] == "auto" and identity["dataset"] == "cas2"
+    assert len(faces) == len(micro) and set(zip(subjects, onsets)) == micro
+    assert all(face["eyes"] is not None for face in faces)
