@@ -9,7 +9,7 @@ Step by step (``positions`` come from ``spot_signal``; a frame here is a process
    over the video (its noise), is the region's score. Lost frames are NaN throughout.
 2. Score and blinks. The frame's score is the largest region score outside the eyelids (the eyelid
    regions' is drawn beside it). A peak around which the eyelids moved more than ``blink_ratio``
-   (3.5) times as many pixels as any other region is a blink (AU45, not an expression in MEGC; the
+   (3) times as many pixels as any other region is a blink (AU45, not an expression in MEGC; the
    lids drag the brows a little, so blinks do reach the score) and yields no interval; it is listed
    as a blink. On the design seed the ratio was 4.4-24 for blinks (5th-95th percentile), 0.1-2.6
    for micro-expressions (AU7's lower-lid raise included).
@@ -55,7 +55,7 @@ class SpotSettings:
     micro_max_s: float = 0.5  # the longest micro-expression
     macro_max_s: float = 4.0  # the longest macro-expression
     noise_floor: float = 2.0  # a peak must reach this many times the score's median, whatever p says
-    blink_ratio: float = 3.5  # eyelid over other regions' displacement (pixels) above which a peak is a blink
+    blink_ratio: float = 3.0  # eyelid over other regions' displacement (pixels) above which a peak is a blink
 
     @property
     def pad(self) -> float:

@@ -80,13 +80,13 @@ def _crop(grey: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 
 def measure(source: LongInput, *, step: int | None = None, settings: SpotSettings = SpotSettings(),
-            progress=None, truth: list[Spot] | None = None) -> VideoSignal:
+            progress=None, truth: list[Spot] | None = None, tracker: str = "landmarks") -> VideoSignal:
     """Track, stabilise and score one input (no threshold yet)."""
     from preprocess.face import CANONICAL_EYES
 
     step = step or default_step(source.fps)
     rate = source.fps / step
-    track, which = track_frames((g for _, g in source.frames(step)), fps=rate, progress=progress)
+    track, which = track_frames((g for _, g in source.frames(step)), fps=rate, progress=progress, tracker=tracker)
     n = len(track.status)
     if n < window(MIN_VIDEO_S, rate):
         raise SpotInputError(f"{source.source}: {n * step} frames ({n * step / source.fps:.2f} s at {source.fps:g} fps) "

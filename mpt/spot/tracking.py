@@ -1,6 +1,6 @@
-"""The face track ``mpt spot`` stabilises with: ``preprocess.face.track.track_frames`` (per-frame
-landmarks, stabilising transforms, detected/tracked/lost) where the landmarks package provides it,
-else this module's fallback behind the same function and the same ``Track`` attributes.
+"""The face track ``mpt spot`` stabilises with: ``preprocess.face.track.track_frames`` (landmarks,
+stabilising transforms, detected/tracked/lost; the default, see ``_landmark_track``), or this
+module's Haar fallback (``--tracker haar``), behind one function and the same ``Track`` attributes.
 
 The fallback: one face transform (``preprocess.face.find_face``: Haar face, eyes, levelled crop),
 the medoid of the eyes found at the first ``VOTES`` checks (one detection's eyes can be 10 % of the
@@ -25,6 +25,8 @@ import numpy as np
 CHECK_S = 0.5  # seconds between face checks
 MOVE = 0.2  # a face box centre this far (fraction of its width) from the held one gets a new transform
 DETECT_WIDTH = 320  # frames are shrunk to at most this width for the checks
+LANDMARK_RATE = 10.0  # landmark fits per second of video
+SMOOTH_S = 0.4  # running-median window of the stabilising matrices
 VOTES = 5  # eye detections (one per check) voted on before the transform is kept
 
 
@@ -122,12 +124,58 @@ def fallback_track_frames(frames, fps: float = 30.0, settings=None, progress=Non
     return FallbackTrack(status, np.array(matrices).reshape(-1, 2, 3), anchors)
 
 
-def track_frames(frames, fps: float = 30.0, progress=None):
-    """The landmarks package's tracker where it exists (``preprocess.face.track``), else the fallback.
-    Returns (track, which): which is "landmarks" or "fallback"."""
-    try:
-        from preprocess.face.track import track_frames as landmark_track
-    except ImportError:
-        return fallback_track_frames(frames, fps, progress=progress), "fallback"
-    rgb = (f if f.ndim == 3 else cv2.cvtColor(f, cv2.COLOR_GRAY2RGB) for f in frames)
-    return landmark_track(rgb, fps=fps, progress=progress), "landmarks"
+def _landmark_track(frames, rate: float, progress=None) -> FallbackTrack:
+    """The landmarks package's tracker on every ``stride``-th frame (about ``LANDMARK_RATE`` a second:
+    68-point fits on every frame cost more than the whole rest of the spotter), its stabilising
+    matrices interpolated in between and smoothed by a running median over ``SMOOTH_S``: a blink
+    jerks the eye-corner points the stabilisation rests on, and the head does not turn in a tenth
+    of a second (what slow motion the median leaves, the per-flow similarity fit removes)."""
+    from preprocess.face.track import track_frames as landmark_track
+
+    stride = max(1, int(round(rate / LANDMARK_RATE)))
+    count = [0]
+
+    def sampled():
+        for i, frame in enumerate(frames):
+            count[0] += 1
+            if progress is not None:
+                progress(1)
+            if i % stride == 0:
+                yield cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB) if frame.ndim == 2 else frame
+
+    track = landmark_track(sampled(), fps=rate / stride)
+    n = count[0]
+    samples = np.arange(len(track.status)) * stride
+    good = np.array([st != "lost" for st in track.status])
+    flat = track.matrices.reshape(len(samples), 6)
+    matrices = np.full((n, 6), np.nan)
+    status = ["lost"] * n
+    for i in range(n):
+        j = i // stride
+        if i == samples[j] and good[j]:
+            matrices[i], status[i] = flat[j], track.status[j]
+        elif j + 1 < len(samples) and good[j] and good[j + 1]:
+            w = (i - samples[j]) / stride
+            matrices[i], status[i] = (1 - w) * flat[j] + w * flat[j + 1], "tracked"
+        elif j + 1 >= len(samples) and good[j]:
+            matrices[i], status[i] = flat[j], "tracked"  # after the last sample: held
+    half = max(1, int(round(SMOOTH_S * rate / 2)))
+    smoothed = matrices.copy()
+    valid = np.isfinite(matrices).all(1)
+    for i in np.flatnonzero(valid):
+        lo, hi = max(0, i - half), min(n, i + half + 1)
+        smoothed[i] = np.median(matrices[lo:hi][valid[lo:hi]], axis=0)
+    return FallbackTrack(status, smoothed.reshape(n, 2, 3), [])
+
+
+def track_frames(frames, fps: float = 30.0, progress=None, tracker: str = "landmarks"):
+    """The stabilising track of (H, W) grey frames at ``fps``: "landmarks" (``preprocess.face.track``,
+    see ``_landmark_track``) or "haar" (this module's fallback). Returns (track, tracker used)."""
+    if tracker == "landmarks":
+        try:
+            import preprocess.face.track  # noqa: F401
+        except ImportError:
+            tracker = "haar"
+        else:
+            return _landmark_track(frames, fps, progress), "landmarks"
+    return fallback_track_frames(frames, fps, progress=progress), "haar"
