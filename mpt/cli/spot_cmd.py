@@ -49,6 +49,9 @@ def run(
                                       "with --dataset (giving --p there fixes it for every subject)."),
     step: Optional[int] = typer.Option(None, "--step", help="Process every STEP-th frame (default: as many as keep "
                                        "about 30 frames per second: 1 at 30 fps, 7 at 200 fps)."),
+    tracker: str = typer.Option("landmarks", "--tracker", help="landmarks: the 68-point tracker's stabilising "
+                                "transforms (`mpt track`); haar: one Haar face transform, checked every 0.5 s (faster, "
+                                "coarser)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object and nothing else on stdout."),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="Write the intervals in the MEGC submission layout "
                                            "(subject, video, onset, offset, type)."),
@@ -87,16 +90,17 @@ def run(
         fail(f"--p {p}: must be between 0 and 1")
     if step is not None and step < 1:
         fail(f"--step {step}: must be >= 1")
+    check_choice(tracker, ("landmarks", "haar"), "--tracker")
 
     from mpt.spot.run import spot_dataset, spot_inputs
     from mpt.spot.show import show
 
     if dataset is not None:
         result = spot_dataset(dataset, root, annotations, with_eval=evaluate, p=p, step=step, csv_out=csv_out,
-                              plot=plot, progress=progress and not as_json)
+                              plot=plot, progress=progress and not as_json, tracker=tracker)
     else:
         result = spot_inputs(inputs, fps=fps, p=p, step=step, csv_out=csv_out, plot=plot,
-                             progress=progress and not as_json)
+                             progress=progress and not as_json, tracker=tracker)
     if as_json:
         typer.echo(json.dumps(result))
     else:

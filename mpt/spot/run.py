@@ -144,7 +144,7 @@ def _progress_bar(total: int | None, label: str, enabled: bool):
 
 
 def spot_inputs(inputs, *, fps=None, p=None, step=None, csv_out=None, plot=None, progress=True,
-                settings: SpotSettings = SpotSettings()) -> dict | list:
+                settings: SpotSettings = SpotSettings(), tracker: str = "landmarks") -> dict | list:
     """Spot each input with ``p`` (default ``DEFAULT_P``); one result object per input (one input:
     the object itself)."""
     p = DEFAULT_P if p is None else p
@@ -156,7 +156,7 @@ def spot_inputs(inputs, *, fps=None, p=None, step=None, csv_out=None, plot=None,
         s = step or default_step(source.fps)
         bar, advance = _progress_bar(2 * math.ceil(count / s) if count else None, f"spot {source.source}", progress)
         with bar:
-            sig = measure(source, step=step, settings=settings, progress=advance)
+            sig = measure(source, step=step, settings=settings, progress=advance, tracker=tracker)
         signals.append(sig)
         results.append(video_result(sig, p, settings))
     _outputs(results, signals, p, settings, csv_out, plot)
@@ -166,7 +166,8 @@ def spot_inputs(inputs, *, fps=None, p=None, step=None, csv_out=None, plot=None,
 
 
 def spot_dataset(name: str, root: Path, annotations: Path | None, *, with_eval: bool = False, p=None, step=None,
-                 csv_out=None, plot=None, progress=True, settings: SpotSettings = SpotSettings()) -> dict:
+                 csv_out=None, plot=None, progress=True, settings: SpotSettings = SpotSettings(),
+                 tracker: str = "landmarks") -> dict:
     """Spot every video of a corpus; p by leave-one-subject-out unless given. The corpus is read
     strictly: a row the reader cannot use (a missing frames folder) stops the run, since scoring
     without that video's expressions would look complete and be wrong."""
@@ -186,7 +187,8 @@ def spot_dataset(name: str, root: Path, annotations: Path | None, *, with_eval: 
                 raise SpotInputError(f"{v.folder}: {missing} frame(s) missing between {v.numbers[0]} and "
                                      f"{v.numbers[-1]}; a long video's frames must be consecutive")
             truth = [Spot(v.subject, v.video, i.onset, i.offset, i.type) for i in v.intervals]
-            signals.append(measure(source, step=step, settings=settings, progress=advance, truth=truth))
+            signals.append(measure(source, step=step, settings=settings, progress=advance, truth=truth,
+                                   tracker=tracker))
     subjects = sorted({s.input.subject for s in signals})
 
     def f1(p_value, sigs):
