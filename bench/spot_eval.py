@@ -43,7 +43,8 @@ def summarise(result: dict, events: list[dict], title: str) -> None:
     print(f"{'':8} {'TP':>4} {'FP':>4} {'FN':>4} {'precision':>9} {'recall':>7} {'F1':>6}")
     for kind in ("micro", "macro", "overall"):
         c = ev[kind]
-        print(f"{kind:8} {c['tp']:4d} {c['fp']:4d} {c['fn']:4d} {c['precision']:9.3f} {c['recall']:7.3f} {c['f1']:6.3f}")
+        print(f"{kind:8} {c['tp']:4d} {c['fp']:4d} {c['fn']:4d} {c['precision']:9.3f} {c['recall']:7.3f} "
+              f"{c['f1']:6.3f}")
     ps = sorted({f["p"] for f in result["folds"].values()})
     print(f"blinks inside a spotted interval: {inside} of {total} ({100 * inside / max(total, 1):.1f} %); "
           f"p chosen per fold: {', '.join(f'{p:g}' for p in ps)}; tracker: {result['videos'][0]['tracker']}")

@@ -91,7 +91,8 @@ def test_samm_lv_counts_and_changed_rows(tree, tables):
     from fabricate import sheet_rows
 
     fractional = {r["_row"] for r in sheet_rows(tables[SAMMLV_TABLE], 10)
-                  if any(abs(float(r[c]) - round(float(r[c]))) > 1e-6 for c in ("Onset", "Apex", "Offset"))}  # 114.99999999999999 is 115
+                  # 114.99999999999999 is 115, not a fractional frame
+                  if any(abs(float(r[c]) - round(float(r[c]))) > 1e-6 for c in ("Onset", "Apex", "Offset"))}
     assert listed == fractional and len(fractional) >= 148  # SOURCES.md: 148 fractional offsets alone
     assert "037_4_1" in result.stderr  # a name given to two expressions: both kept, said
 

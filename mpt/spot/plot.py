@@ -32,7 +32,8 @@ def plot_signals(path: Path, signals, results, settings) -> Path:
         for i in res["intervals"]:
             ax.axvspan(to_s(i["onset"]), to_s(i["offset"]), color=COLOURS[i["type"]], alpha=0.25)
         for g in sig.truth:
-            ax.plot([to_s(g.onset), to_s(g.offset)], [top * 1.05] * 2, lw=4, color=COLOURS[g.type], solid_capstyle="butt")
+            ax.plot([to_s(g.onset), to_s(g.offset)], [top * 1.05] * 2, lw=4, color=COLOURS[g.type],
+                    solid_capstyle="butt")
         for n in res["blinks"]:
             ax.plot([to_s(n)], [top * 0.95], marker="v", color="tab:green", ms=5, ls="none")
         lost = np.asarray(res["lost"])

@@ -89,7 +89,8 @@ def measure(source: LongInput, *, step: int | None = None, settings: SpotSetting
     track, which = track_frames((g for _, g in source.frames(step)), fps=rate, progress=progress, tracker=tracker)
     n = len(track.status)
     if n < window(MIN_VIDEO_S, rate):
-        raise SpotInputError(f"{source.source}: {n * step} frames ({n * step / source.fps:.2f} s at {source.fps:g} fps) "
+        raise SpotInputError(f"{source.source}: {n * step} frames ({n * step / source.fps:.2f} s at "
+                             f"{source.fps:g} fps) "
                              f"is shorter than the spotter's window of {MIN_VIDEO_S:g} s")
     eyes = tuple((x * CROP - 0.5, y * CROP - 0.5) for x, y in CANONICAL_EYES)
     regions = RegionPositions(CROP, eyes, refresh=window(REFRESH_S, rate))
@@ -202,7 +203,8 @@ def spot_dataset(name: str, root: Path, annotations: Path | None, *, with_eval: 
             continue
         train = [s for s in signals if s.input.subject != subject]
         if not train:
-            raise SpotInputError(f"{name}: one subject only ({subject}): p cannot be chosen on other subjects; pass --p")
+            raise SpotInputError(f"{name}: one subject only ({subject}): p cannot be chosen on other subjects; "
+                                 "pass --p")
         chosen, table = choose_p(train, f1, P_GRID)
         folds[subject] = {"p": chosen, "train_f1": round(table[chosen], 4)}
     results = [video_result(s, folds[s.input.subject]["p"], settings) for s in signals]

@@ -97,7 +97,8 @@ def fallback_track_frames(frames, fps: float = 30.0, settings=None, progress=Non
             else:
                 if held is not None:
                     hx, hy, hw, hh = held.box
-                    near = min(boxes, key=lambda b: math.hypot(b[0] + b[2] / 2 - hx - hw / 2, b[1] + b[3] / 2 - hy - hh / 2))
+                    near = min(boxes, key=lambda b: math.hypot(b[0] + b[2] / 2 - hx - hw / 2,
+                                                               b[1] + b[3] / 2 - hy - hh / 2))
                     moved = math.hypot(near[0] + near[2] / 2 - hx - hw / 2, near[1] + near[3] / 2 - hy - hh / 2)
                     if moved > MOVE * hw or abs(near[2] / hw - 1) > MOVE:
                         held = None

@@ -54,7 +54,8 @@ def find_table(root: Path) -> Path:
     if len(hits) == 1:
         return hits[0]
     if hits:
-        raise DatasetError(f"cas2: several annotation tables ({', '.join(map(str, hits))}): pass one with --annotations")
+        raise DatasetError(f"cas2: several annotation tables ({', '.join(map(str, hits))}): "
+                           "pass one with --annotations")
     raise DatasetError(f"cas2: no annotation table ({', '.join(TABLE_GLOBS)}) in {root} or its parent: "
                        "pass it with --annotations")
 

@@ -185,7 +185,8 @@ def frames_between(video: LongVideo, onset: int, offset: int) -> tuple[Path, ...
     """The video's frames onset..offset inclusive, or why some are missing."""
     lo, hi = bisect.bisect_left(video.numbers, onset), bisect.bisect_right(video.numbers, offset)
     if hi - lo != offset - onset + 1:
-        return f"missing frame(s) in onset {onset}..offset {offset} of {video.folder} ({hi - lo} of {offset - onset + 1} found)"
+        return (f"missing frame(s) in onset {onset}..offset {offset} of {video.folder} "
+                f"({hi - lo} of {offset - onset + 1} found)")
     return video.frames[lo:hi]
 
 

@@ -163,7 +163,8 @@ def intensity(frames: np.ndarray, e: Event) -> np.ndarray:
     turn: a smooth ramp from 0 to 1 that stays at 1 (the head keeps its new pose)."""
     f = np.asarray(frames, np.float64)
     if e.kind == "turn":
-        return (0.5 * (1 - np.cos(np.pi * np.clip((f - e.onset) / max(e.offset - e.onset, 1), 0, 1)))).astype(np.float32)
+        ramp = np.clip((f - e.onset) / max(e.offset - e.onset, 1), 0, 1)
+        return (0.5 * (1 - np.cos(np.pi * ramp))).astype(np.float32)
     if e.kind == "macro":
         span = e.offset - e.onset
         up, down = e.onset + 0.3 * span, e.offset - 0.3 * span
@@ -186,7 +187,8 @@ def _pose(rng: np.random.Generator, n: int, size: int, turns: list[tuple[np.ndar
     pixels over tens of seconds) plus each turn's roll and shift, scaled by its intensity."""
     walk = np.cumsum(rng.normal(0, 1, (n, 3)), 0)
     k = max(3, n // 20) | 1
-    smooth = np.stack([np.convolve(np.pad(walk[:, i], k // 2, mode="edge"), np.ones(k) / k, "valid") for i in range(3)], 1)
+    smooth = np.stack([np.convolve(np.pad(walk[:, i], k // 2, mode="edge"), np.ones(k) / k, "valid")
+                       for i in range(3)], 1)
     smooth -= smooth.mean(0)
     smooth /= max(float(np.abs(smooth).max()), 1e-6)
     pose = smooth * np.array([1.0, 0.03 * size, 0.03 * size])  # up to 1 degree and 3 % of the face
@@ -302,7 +304,8 @@ def generate_long_videos(
     if layout not in LAYOUTS:
         raise ValueError(f"layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
     most_videos = len(CAS2_VIDEOS) if layout == "cas2" else 9
-    checks = (("subjects", subjects, 1, MAX_SUBJECTS[layout]), ("videos_per_subject", videos_per_subject, 1, most_videos),
+    checks = (("subjects", subjects, 1, MAX_SUBJECTS[layout]),
+              ("videos_per_subject", videos_per_subject, 1, most_videos),
               ("seed", seed, 0, None), ("width", width, 128, 4096), ("height", height, 96, 4096))
     for name, value, low, high in checks:
         if not isinstance(value, int) or value < low or (high is not None and value > high):

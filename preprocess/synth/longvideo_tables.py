@@ -78,7 +78,8 @@ def write_cas2_table(path: Path, rows: list[TableRow]) -> Path:
 
 
 SAMMLV_NOTES = ("SAMM Long Videos Dataset - FACS Codes (synthetic)", None, "Symbol Key:", '"/" = or', None, "AU Help:",
-                '"L2 or R2" = Unilateral AU 2 on left side of face / right side of face', '"A2" = Asymmetric AU 2', None)
+                '"L2 or R2" = Unilateral AU 2 on left side of face / right side of face',
+                '"A2" = Asymmetric AU 2', None)
 SAMMLV_HEADER = ("Subject", "Filename", "Inducement Code", "Onset", "Apex", "Offset", "Duration", "Type",
                  "Action Units", "Notes")
 CODES_HEADER = ("Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
