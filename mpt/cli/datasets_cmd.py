@@ -119,12 +119,13 @@ def _print_long_table(report: dict, warnings: list[str]) -> None:
     for kind, n in report["types"].items():
         table.add_row(kind, str(n["intervals"]), str(n["videos"]), str(n["subjects"]))
     out.print(table)
-    for what, rows in (("skipped", report["skipped"]), ("changed", report["changed"])):
+    for what, rows in (("row(s) skipped", report["skipped"]), ("change(s) by a documented convention, each naming "
+                                                                "its row(s)", report["changed"])):
         if rows:
-            out.print(f"[bold {'red' if what == 'skipped' else 'yellow'}]{len(rows)} row(s) {what}:[/]")
+            out.print(f"[bold {'red' if 'skipped' in what else 'yellow'}]{len(rows)} {what}:[/]")
             for s in rows:
                 out.print(f"  {s['reason']}", markup=False, highlight=False, soft_wrap=True)
         else:
-            out.print(f"no rows {what}")
+            out.print(f"no {what.split(' by ')[0].replace('(s)', 's')}")
     for w in warnings:
         out.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
