@@ -227,7 +227,10 @@ def spot(sc: Scores, rate: float, p: float, settings: SpotSettings = SpotSetting
 
 def choose_p(videos: list, score_of, grid=P_GRID) -> tuple[float, dict[float, float]]:
     """The p of ``grid`` with the best ``score_of(p, videos)`` (overall F1 over those videos; the
-    caller passes only training subjects' videos); ties go to the smaller p. Returns (p, {p: F1})."""
+    caller passes only training subjects' videos). Where several p tie, the middle one (the lower of
+    two): the centre of a plateau is the choice least likely to fall off it on a new subject.
+    Returns (p, {p: F1})."""
     table = {p: float(score_of(p, videos)) for p in grid}
     best = max(table.values())
-    return min(p for p, v in table.items() if v == best), table
+    tied = sorted(p for p, v in table.items() if v == best)
+    return tied[(len(tied) - 1) // 2], table

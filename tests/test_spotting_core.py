@@ -85,7 +85,9 @@ def test_type_follows_from_length():
     assert [(s.type, s.onset < 300) for s in found] == [("macro", True), ("micro", False)]
 
 
-def test_choose_p_best_f1_smaller_on_ties():
+def test_choose_p_best_f1_middle_of_ties():
     table = {0.1: 0.2, 0.2: 0.5, 0.3: 0.5, 0.4: 0.1}
     p, got = choose_p(["video"], lambda p, videos: table[p], grid=tuple(table))
-    assert p == 0.2 and got == table
+    assert p == 0.2 and got == table  # two tie: the lower
+    plateau = {0.1: 0.2, 0.2: 0.5, 0.3: 0.5, 0.4: 0.5, 0.5: 0.1}
+    assert choose_p(["video"], lambda p, videos: plateau[p], grid=tuple(plateau))[0] == 0.3
