@@ -60,8 +60,9 @@ def run(
                                         "(--dataset: one panel per video, at most 12)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Spot expressions: track and stabilise the face, measure each region's motion over k frames,
-    pick peaks above the video's threshold, and turn them into intervals typed by length.
+    """Spot expressions: track and stabilise the face, measure where each facial region is relative to
+    the head (optical flow), score its deviation from the neutral face, pick peaks above the video's
+    threshold (two passes; blinks set aside), and turn them into intervals typed by length.
 
     Prints a table per input (onset, apex, offset as frame numbers and seconds, type, score) and
     the frames whose face was lost; --json prints one object instead.
