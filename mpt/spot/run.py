@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mpt_core.spot_metric import Spot, as_json, evaluate
+from mpt_core.spot_metric import Counts, Spot, as_json, evaluate
 from mpt_core.spot_signal import RegionPositions
 from mpt_core.spotting import DEFAULT_P, P_GRID, Scores, SpotSettings, choose_p, default_step, scores, spot, window
 
@@ -192,9 +192,16 @@ def spot_dataset(name: str, root: Path, annotations: Path | None, *, with_eval: 
                                    tracker=tracker))
     subjects = sorted({s.input.subject for s in signals})
 
+    counts = {}  # (video index, p) -> overall Counts: each video is spotted once per p, not once per fold
+
     def f1(p_value, sigs):
-        pred = [x for s in sigs for x in s.as_spots(s.spots(p_value, settings)[0])]
-        return evaluate(pred, [t for s in sigs for t in s.truth])["overall"].f1
+        total = Counts()
+        for s in sigs:
+            key = (id(s), p_value)
+            if key not in counts:
+                counts[key] = evaluate(s.as_spots(s.spots(p_value, settings)[0]), s.truth)["overall"]
+            total = total + counts[key]
+        return total.f1
 
     folds = {}
     for subject in subjects:
