@@ -24,6 +24,8 @@ from .describe import REGION_ORDER, dis_flow, region_boxes
 
 EYE_REGIONS = tuple(i for i, name in enumerate(REGION_ORDER) if "eyelid" in name)  # blinks move these
 FACE_REGIONS = tuple(i for i in range(len(REGION_ORDER)) if i not in EYE_REGIONS)
+BROW_REGIONS = tuple(i for i, name in enumerate(REGION_ORDER) if "brow" in name or name == "glabella")  # lids drag them
+LOWER_REGIONS = tuple(i for i in FACE_REGIONS if i not in BROW_REGIONS)
 
 
 def face_box(eyes, size: int) -> tuple[slice, slice]:

@@ -8,11 +8,13 @@ Step by step (``positions`` come from ``spot_signal``; a frame here is a process
    not expressions) is that region's deviation; its length, divided by the region's median deviation
    over the video (its noise), is the region's score. Lost frames are NaN throughout.
 2. Score and blinks. The frame's score is the largest region score outside the eyelids (the eyelid
-   regions' is drawn beside it). A peak around which the eyelids moved more than ``blink_ratio``
-   (3) times as many pixels as any other region is a blink (AU45, not an expression in MEGC; the
-   lids drag the brows a little, so blinks do reach the score) and yields no interval; it is listed
-   as a blink. On the design seed the ratio was 4.4-24 for blinks (5th-95th percentile), 0.1-2.6
-   for micro-expressions (AU7's lower-lid raise included).
+   regions' is drawn beside it). A peak around which the eyelids moved more than ``blink_ratio`` (3)
+   times as many pixels as any region below the eyes, and ``blink_brow_ratio`` (2) times as many as
+   the brows, is a blink (AU45, not an expression in MEGC) and yields no interval; it is listed as a
+   blink. The brows have their own ratio because the lids drag them: with the landmark tracker the
+   outer brows moved a quarter to a third of the lids in a blink, the regions below the eyes a tenth
+   or less; an expression that moves the brows moves them at least as much as the lids. Eyelid-only
+   expressions (AU5 or AU7 alone) are therefore set aside as blinks too.
 3. Threshold. T = mean + p x (max - mean) of the video's score (Moilanen et al., as in the MEGC
    baselines), but at least ``noise_floor`` (2) times the score's median: where nothing happens
    (the second pass of a video without micro-expressions) the rule alone would put T in the noise.
@@ -40,7 +42,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .spot_signal import EYE_REGIONS, FACE_REGIONS
+from .spot_signal import BROW_REGIONS, EYE_REGIONS, FACE_REGIONS, LOWER_REGIONS
 
 DEFAULT_P = 0.3  # the best overall F1 on synthetic long videos of the design seed (see README, `mpt spot`)
 P_GRID = tuple(round(0.05 * i, 2) for i in range(1, 15))  # 0.05 .. 0.7
@@ -55,7 +57,8 @@ class SpotSettings:
     micro_max_s: float = 0.5  # the longest micro-expression
     macro_max_s: float = 4.0  # the longest macro-expression
     noise_floor: float = 2.0  # a peak must reach this many times the score's median, whatever p says
-    blink_ratio: float = 3.0  # eyelid over other regions' displacement (pixels) above which a peak is a blink
+    blink_ratio: float = 3.0  # eyelid over lower-face displacement (pixels) above which a peak is a blink ...
+    blink_brow_ratio: float = 2.0  # ... when the eyelids also moved this many times more than the brows
 
     @property
     def pad(self) -> float:
@@ -80,7 +83,8 @@ class Spotted:
 class Scores:
     face: np.ndarray  # (N,) score, NaN where lost
     eyes: np.ndarray  # (N,) eyelid score
-    face_px: np.ndarray | None = None  # (N,) largest deviation outside the eyelids, crop pixels
+    brow_px: np.ndarray | None = None  # (N,) largest deviation of the brows and glabella, crop pixels
+    lower_px: np.ndarray | None = None  # (N,) largest deviation below the eyes (cheeks, nose, mouth, chin)
     eyes_px: np.ndarray | None = None  # (N,) largest eyelid deviation, crop pixels
 
 
@@ -116,7 +120,7 @@ def scores(positions: np.ndarray, rate: float, settings: SpotSettings = SpotSett
     positions = np.asarray(positions, np.float64)
     n = len(positions)
     if n == 0:
-        return Scores(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
+        return Scores(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
     flat = positions.reshape(n, -1)
     base = running_median(flat, window(settings.baseline_s, rate)).reshape(positions.shape)
     dev = np.linalg.norm(positions - base, axis=2)  # (N, R), NaN where lost
@@ -127,11 +131,12 @@ def scores(positions: np.ndarray, rate: float, settings: SpotSettings = SpotSett
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: lost frames
         face, eyes = (np.nanmax(z[:, list(r)], axis=1) for r in (FACE_REGIONS, EYE_REGIONS))
-        face_px, eyes_px = (np.nanmax(dev[:, list(r)], axis=1) for r in (FACE_REGIONS, EYE_REGIONS))
+        brow_px, lower_px, eyes_px = (np.nanmax(dev[:, list(r)], axis=1)
+                                      for r in (BROW_REGIONS, LOWER_REGIONS, EYE_REGIONS))
     lost = ~np.isfinite(positions).all(axis=(1, 2))
-    for a in (face, eyes, face_px, eyes_px):
+    for a in (face, eyes, brow_px, lower_px, eyes_px):
         a[lost] = np.nan
-    return Scores(face, eyes, face_px, eyes_px)
+    return Scores(face, eyes, brow_px, lower_px, eyes_px)
 
 
 def moilanen_threshold(score: np.ndarray, p: float) -> float:
@@ -154,14 +159,16 @@ def _run(score: np.ndarray, peak: int, level: float) -> tuple[int, int]:
     return lo, hi
 
 
-def _is_blink(sc: Scores, lo: int, hi: int, ratio: float) -> bool:
-    """The eyelids moved ``ratio`` times more (in pixels) than any other region over frames lo..hi."""
+def _is_blink(sc: Scores, lo: int, hi: int, settings: SpotSettings) -> bool:
+    """Over frames lo..hi the eyelids moved ``blink_ratio`` times more pixels than any region below
+    the eyes, and ``blink_brow_ratio`` times more than the brows (which the lids drag along)."""
     if sc.eyes_px is None:
         return False
-    eye, face = sc.eyes_px[lo : hi + 1], sc.face_px[lo : hi + 1]
+    eye, brow, lower = (a[lo : hi + 1] for a in (sc.eyes_px, sc.brow_px, sc.lower_px))
     if not np.isfinite(eye).any():
         return False
-    return bool(np.nanmax(eye) > ratio * np.nanmax(face))
+    eye = np.nanmax(eye)
+    return bool(eye > settings.blink_ratio * np.nanmax(lower) and eye > settings.blink_brow_ratio * np.nanmax(brow))
 
 
 def _pass(face: np.ndarray, sc: Scores, rate: float, p: float, settings: SpotSettings,
@@ -186,7 +193,7 @@ def _pass(face: np.ndarray, sc: Scores, rate: float, p: float, settings: SpotSet
             continue
         peaks.append(int(peak))
         lo, hi = _run(valid, int(peak), floor + settings.extent * (valid[peak] - floor))
-        if _is_blink(sc, lo, hi, settings.blink_ratio):
+        if _is_blink(sc, lo, hi, settings):
             blinks.append(int(peak))
             continue
         length = hi - lo + 1
