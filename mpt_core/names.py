@@ -1,7 +1,10 @@
 """The names a user can choose from, defined once (no imports: the CLI reads them for a fast --help)."""
 
 # every corpus a cache can hold (preprocess/readers has one reader per name)
-DATASETS = ("casme2", "samm", "smic", "megc2019", "casme3")
+DATASETS = ("casme2", "samm", "smic", "megc2019", "casme3", "cas2", "samm-lv")
+
+# the long-video corpora among them: spotting reads their videos, recognition their micro-expressions
+LONG_VIDEO_DATASETS = ("cas2", "samm-lv")
 
 # what the cache stores as motion (METHOD 1.2): uint8 magnified frames, or the float16 band signal
 MOTION_OUTPUTS = ("magnified", "band")
