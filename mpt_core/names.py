@@ -31,3 +31,4 @@ VARIANTS = (
 
 # training precision: auto (bf16 autocast where the device computes bf16 natively, else fp32)
 PRECISIONS = ("auto", "fp32", "bf16")
+SPOT_MODES = ("auto", "on", "off")  # mpt predict --spot: long inputs spotted first (auto: over 2 s)
