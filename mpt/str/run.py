@@ -149,8 +149,8 @@ def run_str(name: str, root, run, annotations=None, *, out=None, device: str = "
               "faces": face_note, "changed": spotted["changed"], "intervals": records}
     out = Path(out) if out is not None else run / f"str-{name}"
     out.mkdir(parents=True, exist_ok=True)
+    result["out"] = str(out / "str.json")
     from mpt_core.fileio import atomic_write
 
     atomic_write(out / "str.json", lambda p: p.write_text(json.dumps(result, indent=1) + "\n"))
-    result["out"] = str(out / "str.json")
     return result
