@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -267,8 +268,9 @@ def predict(inputs, run, *, model: str | None = None, onset: int | None = None, 
     for path, name, is_long in zip(inputs, names, long):
         options = dict(face=face, landmarks=landmarks, track=track, save_crops=save_crops)
         if is_long:
-            entries, summary = spot_then_classify(models, path, fps=fps, macro=macro, progress=progress,
-                                                  timings=timings, crop_name=name, **options)
+            classify = partial(predict_clip, models, path, timings=timings, **options)
+            entries, summary = spot_then_classify(classify, path, fps=fps, macro=macro, progress=progress,
+                                                  timings=timings, crop_name=name)
             clips += entries
             spotted.append(summary)
         else:

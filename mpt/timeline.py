@@ -66,11 +66,12 @@ def wants_spotting(path, spot: str, onset, offset, fps) -> bool:
     return seconds is not None and seconds > LONG_S
 
 
-def spot_then_classify(models, path, *, fps=None, macro: bool = False, progress: bool = False, timings=None,
-                       crop_name: str | None = None, **clip_options) -> tuple[list[dict], dict]:
+def spot_then_classify(classify, path, *, fps=None, macro: bool = False, progress: bool = False, timings=None,
+                       crop_name: str | None = None) -> tuple[list[dict], dict]:
     """(predict's clip entries, one per classified interval, each with "spot"; the input's spotting
     summary: {"input", "fps", "p", "step", "intervals": [every spotted interval], "lost", "blinks",
-    "classified", "macro"}). ``clip_options`` go to ``predict_clip``."""
+    "classified", "macro"}). ``classify(onset=, offset=, fps=, crop_name=)`` is ``predict_clip`` for
+    this input with the run's models and the face options."""
     import time
 
     from mpt.spot.run import _progress_bar, measure
@@ -78,7 +79,6 @@ def spot_then_classify(models, path, *, fps=None, macro: bool = False, progress:
     from mpt_core.spotting import DEFAULT_P, SpotSettings, default_step
     from preprocess.inputs import InputError
 
-    from .inference import predict_clip
     from .rawclip import add_time
 
     t0 = time.perf_counter()
@@ -98,9 +98,8 @@ def spot_then_classify(models, path, *, fps=None, macro: bool = False, progress:
         if interval["type"] == "macro" and not macro:
             continue
         try:
-            entry = predict_clip(models, path, onset=interval["onset"], offset=interval["offset"], fps=source.fps,
-                                 timings=timings, crop_name=f"{crop_name or Path(path).stem}-{interval['onset']}",
-                                 **clip_options)
+            entry = classify(onset=interval["onset"], offset=interval["offset"], fps=source.fps,
+                             crop_name=f"{crop_name or Path(path).stem}-{interval['onset']}")
         except (FaceAlignError, InputError) as err:
             warn(f"{path}: interval {interval['onset']}..{interval['offset']} not classified: {err}")
             interval["error"] = str(err)
