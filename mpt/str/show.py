@@ -28,8 +28,7 @@ def show(result: dict) -> None:
         out.print(table)
     analysis = result["analysis"]
     if analysis["per_class"]:
-        table = Table(title=f"analysis per class ({analysis['analysed']} true positive(s) analysed, "
-                            f"{analysis['excluded']} outside the run's classes)")
+        table = Table(title=f"analysis: {analysis['analysed']} TPs, {analysis['excluded']} outside the classes")
         for col in ("class", "support", "precision", "recall", "F1"):
             table.add_column(col, justify="left" if col == "class" else "right")
         for c, v in analysis["per_class"].items():
