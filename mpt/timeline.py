@@ -74,7 +74,7 @@ def spot_then_classify(classify, path, *, fps=None, macro: bool = False, progres
     this input with the run's models and the face options."""
     import time
 
-    from mpt.spot.run import _progress_bar, measure
+    from mpt.spot.run import _progress_bar, measure, video_result
     from mpt.spot.source import LongInput, open_input
     from mpt_core.spotting import DEFAULT_P, SpotSettings, default_step
     from preprocess.inputs import InputError
@@ -89,8 +89,6 @@ def spot_then_classify(classify, path, *, fps=None, macro: bool = False, progres
                                  progress)
     with bar:
         signal = measure(source, progress=advance)
-    from mpt.spot.run import video_result
-
     spotted = video_result(signal, DEFAULT_P, SpotSettings())
     t0 = add_time(timings, "spot", t0)
     entries = []

@@ -71,8 +71,8 @@ def analysis_scores(truth: Sequence[str], predicted: Sequence[str], classes: Seq
         return {"precision": 0.0, "recall": 0.0, "f1": 0.0, "uf1": 0.0, "uar": 0.0, "per_class": {}}
     P = sum(v["precision"] for v in per_class.values()) / len(averaged)
     R = sum(v["recall"] for v in per_class.values()) / len(averaged)
-    return {"precision": P, "recall": R, "f1": _f1(P, R), "uf1": sum(v["f1"] for v in per_class.values()) / len(averaged),
-            "uar": R, "per_class": per_class}
+    uf1 = sum(v["f1"] for v in per_class.values()) / len(averaged)
+    return {"precision": P, "recall": R, "f1": _f1(P, R), "uf1": uf1, "uar": R, "per_class": per_class}
 
 
 def str_scores(intervals: Sequence[dict], classes: Sequence[str] | None = None) -> dict:

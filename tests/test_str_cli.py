@@ -183,7 +183,8 @@ def test_short_clip_and_onset_offset_behave_as_before(world, five, tmp_path):
     default, off = ok(*base, "--json"), ok(*base, "--json", "--spot", "off")
     assert default == off and "spot" not in default
     assert ok(*base) == ok(*base, "--spot", "off")
-    cut = ["predict", five, "--fps", "30", "--run", world["run"], "--device", "cpu", "--onset", "100", "--offset", "130"]
+    cut = ["predict", five, "--fps", "30", "--run", world["run"], "--device", "cpu", "--onset", "100",
+           "--offset", "130"]
     result = json.loads(ok(*cut, "--json"))
     assert "spotted" not in result and len(result["clips"]) == 1 and "spot" not in result["clips"][0]
     assert ok(*cut, "--json") == ok(*cut, "--json", "--spot", "off")

@@ -40,7 +40,8 @@ def face_of_cache(config: dict) -> tuple[dict, str]:
     track = isinstance(face, dict)
     aligner = face.get("aligner") if track else face
     if aligner in ("landmarks68", "landmarks5"):
-        return {"face": "auto", "landmarks": aligner.removeprefix("landmarks"), "track": track}, f"{aligner}, as the run's cache"
+        options = {"face": "auto", "landmarks": aligner.removeprefix("landmarks"), "track": track}
+        return options, f"{aligner}, as the run's cache"
     if aligner == "auto":
         return {"face": "haar", "landmarks": "68", "track": False}, "haar, as the run's cache"
     return {"face": "none", "landmarks": "68", "track": False}, "none (frames as they are), as the run's cache"

@@ -32,14 +32,14 @@ ENSEMBLE = "ensemble"
 
 
 def _labels(name: str):
-    """(the corpus's label field of an interval, every label it uses, its default class preset)."""
+    """(the corpus's label field of an interval, every label it uses)."""
     if name == "cas2":
         from preprocess.readers.cas2 import OBJECTIVE
 
-        return (lambda i: i.objective), OBJECTIVE, "cas2-4"
+        return (lambda i: i.objective), OBJECTIVE
     from preprocess.readers.samm_lv import EMOTIONS
 
-    return (lambda i: i.emotion), EMOTIONS, "samm-lv-5"
+    return (lambda i: i.emotion), EMOTIONS
 
 
 def check_run(name: str, run: Path, config: dict) -> dict[str, str]:
@@ -52,10 +52,10 @@ def check_run(name: str, run: Path, config: dict) -> dict[str, str]:
     if trained != name:
         raise StrInputError(f"{run}: trained on {trained}'s clips, not {name}'s; mpt str needs a run trained on the "
                             f"micro-expressions of the corpus it scores (mpt preprocess {name}; mpt train --fold all)")
-    _, known, _ = _labels(name)
+    _, known = _labels(name)
     classes = config["classes"]
     try:
-        _, merged = resolve_preset(name, list(classes), classes[0], known)
+        _, merged = resolve_preset(name, list(classes), "", known)
     except DatasetError as err:
         raise StrInputError(f"{run}: the run's classes {', '.join(classes)} cannot be mapped to {name}'s labels "
                             f"({', '.join(known)}): {err}") from None
@@ -80,13 +80,13 @@ def run_str(name: str, root, run, annotations=None, *, out=None, device: str = "
             step: int | None = None, tracker: str = "landmarks") -> dict:
     """Spot, classify with the held-out fold models, score; writes ``out/str.json`` (default
     ``RUN/str-NAME``) and returns its object."""
+    from mpt.rawclip import FaceAlignError
     from mpt.spot.run import spot_dataset
+    from mpt_core.fileio import atomic_write
     from mpt_core.strs import pair_intervals, str_scores
     from preprocess.inputs import InputError
     from preprocess.readers import read_dataset, read_long_videos
     from train.runs import RunFolder
-
-    from mpt.rawclip import FaceAlignError
 
     root, run = Path(root), Path(run)
     folder = RunFolder(run)
@@ -95,7 +95,7 @@ def run_str(name: str, root, run, annotations=None, *, out=None, device: str = "
     config = folder.config()
     merged = check_run(name, run, config)
     classes = tuple(config["classes"])
-    label_of, _, _ = _labels(name)
+    label_of, _ = _labels(name)
     trained = sorted({c.subject for c in read_dataset(name, root, annotations, classes=list(classes)).clips})
     folds = {r["subject"] for r in folder.fold_records()}
     missing = [s for s in trained if s not in folds]
@@ -150,7 +150,5 @@ def run_str(name: str, root, run, annotations=None, *, out=None, device: str = "
     out = Path(out) if out is not None else run / f"str-{name}"
     out.mkdir(parents=True, exist_ok=True)
     result["out"] = str(out / "str.json")
-    from mpt_core.fileio import atomic_write
-
     atomic_write(out / "str.json", lambda p: p.write_text(json.dumps(result, indent=1) + "\n"))
     return result
