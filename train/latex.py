@@ -43,7 +43,7 @@ class Stat:
 
 
 def _best(rows, column: int) -> float | None:
-    values = [r[column].mean for r in rows if isinstance(r[column], Stat)]
+    values = [round(r[column].mean, 2) for r in rows if isinstance(r[column], Stat)]  # as printed
     return max(values) if values else None
 
 
@@ -75,7 +75,7 @@ def booktabs_table(header, rows, *, caption: str, label: str | None = None, grou
         cells = []
         for c, value in enumerate(row):
             if isinstance(value, Stat):
-                cells.append(value.tex(bold=c in best and best[c] is not None and value.mean == best[c]))
+                cells.append(value.tex(bold=c in best and best[c] is not None and round(value.mean, 2) == best[c]))
             elif value is None:
                 cells.append("--")
             else:
@@ -121,7 +121,7 @@ def runs_table(runs: list[tuple[dict, dict, list[dict]]]) -> str:
     rows = []
     for label, group in zip(labels, members):
         params = next((f["parameters"]["trainable"] for _, _, folds in group for f in folds if f.get("parameters")), None)
-        rows.append([label, "--" if params is None else f"{params / 1e6:.2f}",
+        rows.append([label, None if params is None else f"{params / 1e6:.3g}",
                      *(Stat.of([r[k] for _, r, _ in group]) for k, _ in METRICS), str(len(group))])
     seeds = sorted({len(g) for g in members})
     datasets = sorted({c["dataset"] for c, _, _ in runs})
