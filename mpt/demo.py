@@ -107,7 +107,8 @@ def run_demo(out="runs/demo", *, progress: bool = True) -> Path:
         f"UF1 {100 * res['uf1']:.2f} %, UAR {100 * res['uar']:.2f} % (chance: {100 * chance:.0f} %)\n"
         f"time: {t_end - t0:.0f} s (data {t_data - t0:.0f} s, preprocessing {t_cache - t_data:.0f} s, "
         f"training + report {t_train - t_cache:.0f} s, explain {t_end - t_train:.0f} s)\n"
-        f"report: {run / 'summary.md'}, {run / 'confusion.png'}, {run / 'curves.png'}, {run / 'results.json'}\n"
+        f"report: {run / 'report.html'} (one page: open it in a browser)\n"
+        f"  and {run / 'summary.md'}, {run / 'confusion.png'}, {run / 'curves.png'}, {run / 'results.json'}\n"
         f"explained: {', '.join(str(p) for p in explained.clip_figures)}\n"
         f"  and {explained.by_class}, {explained.tsne} (mpt explain {run} explains every clip)\n"
         f"\nWith real data and pretrained ViT-B/16 weights (ImageNet-21k, a local file):\n  {REAL_COMMAND}",

@@ -44,7 +44,7 @@ def relative_href(path: str) -> str:
     parts = urlsplit(path)
     if parts.scheme or parts.netloc or path.startswith(("/", "\\")):
         raise ValueError(f"{path!r}: a report links only to relative paths")
-    return path if path.startswith("#") else quote(path, safe="/#")
+    return path if path.startswith("#") else quote(path, safe="/")
 
 
 def link(href: str, text) -> Html:

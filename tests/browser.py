@@ -183,7 +183,9 @@ def visit(path, *, exe: str | None = None, full_page: bool = False, width: int =
         elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
             result.errors.append("console: " + " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"]))
         elif method == "Runtime.exceptionThrown":
-            result.errors.append("exception: " + params["exceptionDetails"].get("text", ""))
+            details = params["exceptionDetails"]
+            result.errors.append(f"exception: {details.get('text', '')} "
+                                 f"{details.get('exception', {}).get('description', '')}")
         elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
             result.errors.append(f"{params['entry'].get('source')}: {params['entry'].get('text')} {params['entry'].get('url', '')}")
     return result
@@ -199,3 +201,29 @@ def blank_fraction(png: bytes) -> float:
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
     _, counts = np.unique(pixels, axis=0, return_counts=True)
     return float(counts.max() / len(pixels))
+
+
+def require_chromium() -> str:
+    """The Chromium to use, or skip the calling test with the reason (shown by pytest -ra)."""
+    import pytest
+
+    exe = find_chromium()
+    if exe is None:
+        pytest.skip("headless Chromium not found (looked for " + ", ".join(NAMES) + " on PATH and in "
+                    "/usr/lib/chromium*/): install Debian's chromium-headless-shell (as .ci/run does) to run the "
+                    "browser test")
+    return exe
+
+
+def check_page(path, *, must_show=()) -> PageVisit:
+    """The report checks: nothing requested but the page and its data: images, no error, a screenshot
+    that is not blank, and every text of ``must_show`` visible on the page."""
+    v = visit(path, exe=require_chromium())
+    assert v.requests and v.requests[0] == v.url, v.requests[:3]
+    assert v.outside_requests == [], f"the page requested {v.outside_requests}"
+    assert v.errors == [], f"the page logged errors: {v.errors}"
+    assert blank_fraction(v.screenshot) < 0.97, "the screenshot is blank"
+    text = " ".join(v.text.split())
+    missing = [t for t in must_show if t not in text]
+    assert not missing, f"not visible as text: {missing}"
+    return v

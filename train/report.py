@@ -177,6 +177,15 @@ def write_report(run_dir) -> dict | None:
     return res
 
 
+def refresh_page(run_dir) -> Path:
+    """Rewrite only report.html from the run's files (after ``mpt explain`` added figures to explain/)."""
+    from .report_html import write_run_page
+
+    run = RunFolder(run_dir)
+    config, folds = run.config(), run.fold_records()
+    return write_run_page(run.path, config, folds, results(config, folds) if folds else None)
+
+
 def render_report(run_dirs, *, latex: bool = False) -> str:
     """Re-render each run's report; return a markdown table, one row per run (an ablation table), or
     with ``latex`` a booktabs table with one row per configuration (its seeds as mean +- sd)."""

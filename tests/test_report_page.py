@@ -1,0 +1,60 @@
+"""The HTML page pieces (mpt_core/htmlpage.py), and the browser check itself: it must catch what it guards."""
+
+import pytest
+from browser import blank_fraction, require_chromium, visit
+from pagetext import Page
+
+from mpt_core import htmlpage as hp
+
+PNG_1PX = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f2a96f0000000049454e44ae426082")
+
+
+def test_text_is_escaped_and_markup_is_not():
+    text = hp.page("a <b> & c", hp.section("s", hp.paragraph("<script>x</script>"), hp.table(["h"], [["<i>"]])))
+    assert "<script>x" not in text and "&lt;script&gt;x&lt;/script&gt;" in text and "&lt;i&gt;" in text
+    assert "<title>a &lt;b&gt; &amp; c</title>" in text
+
+
+@pytest.mark.parametrize("href", ["http://example.com/x", "https://x/y", "//host/x", "/etc/passwd", "file:///tmp/x",
+                                  "javascript:alert(1)"])
+def test_links_are_relative_only(href):
+    with pytest.raises(ValueError, match="relative"):
+        hp.link(href, "x")
+
+
+def test_relative_links_are_quoted():
+    assert Page(hp.link("runs/a b#1/report.html", "r")).hrefs == ["runs/a%20b%231/report.html"]
+    assert Page(hp.link("#settings", "s")).hrefs == ["#settings"]
+
+
+def test_figures_are_embedded_pngs_only():
+    fig = hp.figure(PNG_1PX, "one pixel")
+    assert Page(fig).srcs == ["data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAIBpfKpbwAAAABJRU5ErkJggg=="]
+    with pytest.raises(ValueError, match="not a PNG"):
+        hp.figure(b"GIF89a....", "x")
+
+
+def test_page_forbids_loading_anything_by_policy():
+    text = hp.page("t")
+    assert "default-src 'none'; img-src data:;" in text and "<script" not in text
+
+
+def test_the_browser_check_catches_requests_errors_and_blank_pages(tmp_path):
+    """The negative control: a page that fetches, logs an error and throws is seen doing all three."""
+    require_chromium()
+    bad = tmp_path / "bad.html"
+    bad.write_text('<!DOCTYPE html><html><body><p>some text 12.34</p><img src="http://example.invalid/a.png">'
+                   '<link rel="stylesheet" href="https://example.invalid/s.css">'
+                   '<script>console.error("boom"); throw new Error("thrown")</script></body></html>')
+    v = visit(bad)
+    assert sorted(v.outside_requests) == ["http://example.invalid/a.png", "https://example.invalid/s.css"]
+    assert any("boom" in e for e in v.errors) and any("thrown" in e for e in v.errors)
+    assert "some text 12.34" in v.text
+    blank = tmp_path / "blank.html"
+    blank.write_text("<!DOCTYPE html><html><body></body></html>")
+    assert blank_fraction(visit(blank).screenshot) == 1.0
+    # the same fetch under the pages' policy is refused, and the refusal is an error the check sees
+    guarded = tmp_path / "guarded.html"
+    guarded.write_text(hp.page("t", hp.Html('<img src="http://example.invalid/a.png">')))
+    assert any("Content Security Policy" in e or "Content-Security-Policy" in e for e in visit(guarded).errors)
