@@ -45,8 +45,8 @@ def check_fragment(tex: str) -> list[list[str]]:
             if line in rules or line.startswith(r"\cmidrule"):
                 continue
             assert line.endswith(r"\\"), f"row does not end with \\\\: {line}"
-            cells = [c.strip() for c in line[:-2].split(" & ")]
-            spans = sum(int(m) if (m := re.match(r"\\multicolumn\{(\d+)\}", c)) else 1 for c in cells)
+            cells = [c.strip() for c in re.split(r"(?<!\\)&", line[:-2])]
+            spans = sum(int(m.group(1)) if (m := re.match(r"\\multicolumn\{(\d+)\}", c)) else 1 for c in cells)
             assert spans == width, f"{spans} columns in a {width}-column tabular: {line}"
             for c in cells:
                 assert not _UNESCAPED.search(c), f"unescaped special character in {c!r}"

@@ -1,20 +1,39 @@
 import json
 
+import pytest
+from browser import check_page
+from pagetext import Page
+
 from mpt import demo
 
 
-def test_demo_pipeline_end_to_end_at_toy_size(tmp_path, monkeypatch, capsys):
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """The demo at toy size; returns the run folder and what it printed."""
     # the real demo (12 subjects, 40 epochs) is timed in bench/README.md; here only the wiring
-    monkeypatch.setattr(demo, "DEMO_SUBJECTS", 2)
-    monkeypatch.setattr(demo, "DEMO_CLIPS_PER_SUBJECT", 5)
-    monkeypatch.setattr(demo, "DEMO_MODEL", {**demo.DEMO_MODEL, "backbone": "vit_tiny_patch16_224"})
-    monkeypatch.setattr(demo, "DEMO_TRAIN", {**demo.DEMO_TRAIN, "epochs": 1})
-    run = demo.run_demo(tmp_path / "demo", progress=False)
+    import contextlib
+    import io
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(demo, "DEMO_SUBJECTS", 2)
+    mp.setattr(demo, "DEMO_CLIPS_PER_SUBJECT", 5)
+    mp.setattr(demo, "DEMO_MODEL", {**demo.DEMO_MODEL, "backbone": "vit_tiny_patch16_224"})
+    mp.setattr(demo, "DEMO_TRAIN", {**demo.DEMO_TRAIN, "epochs": 1})
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            run = demo.run_demo(tmp_path_factory.mktemp("demo") / "demo", progress=False)
+    finally:
+        mp.undo()
+    return run, buf.getvalue()
+
+
+def test_demo_pipeline_end_to_end_at_toy_size(demo_run):
+    run, out = demo_run
     res = json.loads((run / "results.json").read_text())
     assert res["folds"] == ["sub01", "sub02"] and res["clips"] == 10 and res["variant"] == "mpt"
     for name in ("summary.md", "confusion.png", "curves.png"):
         assert (run / name).is_file()
-    out = capsys.readouterr().out
     assert "RANDOM weights" in out and "--weights vit_base_patch16_224.augreg_in21k.safetensors" in out
     assert f"UF1 {100 * res['uf1']:.2f} %" in out
     # the demo ends with mpt explain on a few held-out clips
@@ -23,3 +42,22 @@ def test_demo_pipeline_end_to_end_at_toy_size(tmp_path, monkeypatch, capsys):
     assert (run / "explain" / "gradcam_by_class.png").is_file() and (run / "explain" / "tsne.png").is_file()
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["img_size"] // 16 >= 4  # a patch grid of at least 4 x 4 for Grad-CAM
+
+
+def test_demo_report_is_one_small_page_with_the_explanations(demo_run):
+    run, out = demo_run
+    page_path = run / "report.html"
+    assert f"report: {page_path}" in out
+    text = page_path.read_text()
+    assert page_path.stat().st_size < 5_000_000 and "http://" not in text and "https://" not in text
+    figures = sorted((run / "explain").glob("sub0*/*.png"))
+    page = Page(text)
+    assert f"Explained clips ({len(figures)})" in page.text
+    assert len(page.srcs) == 1 + 2 + len(figures)  # curves, Grad-CAM by class, t-SNE, the clips
+
+
+def test_demo_report_in_a_real_browser(demo_run):
+    run, _ = demo_run
+    res = json.loads((run / "results.json").read_text())
+    check_page(run / "report.html", must_show=[f"{100 * res[k]:.2f}" for k in ("accuracy", "uf1", "uar")]
+               + ["Explanations"])
