@@ -216,3 +216,19 @@ def test_no_fold_page_in_a_real_browser(runs, tmp_path):
     shutil.copy(runs["a"] / "config.json", run / "config.json")
     write_report(run)
     check_page(run / "report.html", must_show=["No finished fold yet"])
+
+
+def test_composite_run_page_has_the_per_dataset_table(runs, tmp_path):
+    run = tmp_path / "composite"
+    shutil.copytree(runs["a"], run)
+    for path, part in ((run / "folds" / "sub01.json", "casme2"), (run / "folds" / "sub02.json", "samm")):
+        rec = json.loads(path.read_text())
+        rec["subject"] = f"{part}/{rec['subject']}"
+        path.write_text(json.dumps(rec))
+    res = write_report(run)
+    rows = {r[0]: r[1:] for r in Page((run / "report.html").read_text()).table_with("part")[1:]}
+    assert list(rows) == ["full composite", "CASME II", "SAMM"]
+    for name, part in (("CASME II", "casme2"), ("SAMM", "samm")):
+        p = res["per_dataset"][part]
+        assert rows[name] == [str(p["clips"]), f"{100 * p['accuracy']:.2f}", f"{100 * p['uf1']:.2f}",
+                              f"{100 * p['uar']:.2f}"]
