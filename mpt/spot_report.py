@@ -35,7 +35,7 @@ def per_type_table(evaluation: dict):
 
 
 def per_subject_table(subjects: dict, types: list[tuple[str, str]]):
-    header = ["subject"] + [f"{name} {what}" for _, name in types for what in ("TP / FP / FN", "F1")]
+    header = ["subject"] + [f"{k} {what}" for k, _ in types for what in ("TP / FP / FN", "F1")]
     rows = []
     for subject, block in subjects.items():
         row = [subject]

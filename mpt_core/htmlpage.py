@@ -80,7 +80,8 @@ def table(header, rows, *, caption=None, numeric_columns=(), cls: str | None = N
         cells = [c if isinstance(c, Html) and c.startswith("<td") else cell(c, numeric=(i in numeric_columns) or None)
                  for i, c in enumerate(row)]
         body.append(tag("tr", *cells))
-    return tag("table", tag("caption", caption) if caption else "", tag("thead", head), tag("tbody", *body), cls=cls)
+    return tag("div", tag("table", tag("caption", caption) if caption else "", tag("thead", head), tag("tbody", *body),
+                          cls=cls), cls="wide")  # a wide table scrolls, the page does not
 
 
 def key_values(items: dict, *, caption=None) -> Html:
@@ -143,7 +144,7 @@ caption{caption-side:top;text-align:left;color:var(--muted);font-size:.9em;paddi
 th,td{border-bottom:1px solid var(--line);padding:4px 10px;text-align:left;vertical-align:top}
 th{background:var(--band);font-weight:600}td.num,th.num{text-align:right;white-space:nowrap}
 tbody tr:hover{background:#fafbfd}td.best{font-weight:700}td.ref{color:var(--muted)}
-table.settings td{padding:2px 10px}
+table.settings td{padding:2px 10px}.wide{max-width:100%;overflow-x:auto}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}
 .card{border:1px solid var(--line);border-radius:6px;padding:10px 16px;min-width:170px;background:var(--band)}
 .card .label{color:var(--muted);font-size:.85em}.card .value{font-size:1.9em;font-weight:650}
@@ -158,7 +159,7 @@ footer{color:var(--muted);font-size:.85em;margin-top:40px;border-top:1px solid v
  :root{--fg:#000;--muted:#333;--line:#999;--band:#fff}
  body{background:#fff;color:#000;font-size:11pt}main{max-width:none;padding:0}
  nav{display:none}a{color:#000;text-decoration:none}
- section,figure,table,.card{break-inside:avoid}
+ section,figure,table,.card{break-inside:avoid}.wide{overflow:visible}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 }
 """

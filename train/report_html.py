@@ -88,8 +88,9 @@ def _confusion(res) -> Html:
                               style=f"background:rgba(47,93,159,{share:.3f});color:{colour}"))
         rows.append(Html(tag("tr", *cells)))
     head = tag("tr", tag("th", "true (clips) \\ predicted"), *(tag("th", c, cls="num") for c in classes))
-    return tag("table", tag("caption", "rows: true class (its clip count), columns: predicted class; shade = share of "
-                            "the row, diagonal in bold"), tag("thead", head), tag("tbody", *rows), cls="confusion")
+    return tag("div", tag("table", tag("caption", "rows: true class (its clip count), columns: predicted class; shade = "
+                                   "share of the row, diagonal in bold"), tag("thead", head), tag("tbody", *rows),
+                          cls="confusion"), cls="wide")
 
 
 def _per_fold(folds) -> Html:
