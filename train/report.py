@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .metrics import evaluate
+from .report_html import PART_NAMES, part_order, write_run_page
 from .runs import RunFolder, write_json
 
 
@@ -144,8 +145,8 @@ def _megc_table(res: dict) -> list[str]:
     parts = res.get("per_dataset")
     if not parts:
         return []
-    order = [p for p in ("smic", "casme2", "samm") if p in parts] + sorted(set(parts) - {"smic", "casme2", "samm"})
-    head = "| | full | " + " | ".join(_PART_NAMES.get(p, p) for p in order) + " |"
+    order = part_order(parts)
+    head = "| | full | " + " | ".join(PART_NAMES.get(p, p) for p in order) + " |"
     rule = "|---|---|" + "---|" * len(order)
     row = lambda key, name: (f"| {name} | {100 * res[key]:.2f} | "  # noqa: E731
                              + " | ".join(f"{100 * parts[p][key]:.2f}" for p in order) + " |")
@@ -154,14 +155,9 @@ def _megc_table(res: dict) -> list[str]:
             row("uf1", "UF1 (%)"), row("uar", "UAR (%)"), clips]
 
 
-_PART_NAMES = {"smic": "SMIC", "casme2": "CASME II", "samm": "SAMM", "casme3": "CAS(ME)3"}
-
-
 def write_report(run_dir) -> dict | None:
     """(Re)write results.json, summary.md, confusion.png, curves.png and report.html; returns the
     results. A run folder with no finished fold gets only report.html, which says so (returns None)."""
-    from .report_html import write_run_page
-
     run_dir = Path(run_dir)
     run = RunFolder(run_dir)
     config, folds = run.config(), run.fold_records()
@@ -179,8 +175,6 @@ def write_report(run_dir) -> dict | None:
 
 def refresh_page(run_dir) -> Path:
     """Rewrite only report.html from the run's files (after ``mpt explain`` added figures to explain/)."""
-    from .report_html import write_run_page
-
     run = RunFolder(run_dir)
     config, folds = run.config(), run.fold_records()
     return write_run_page(run.path, config, folds, results(config, folds) if folds else None)

@@ -22,6 +22,12 @@ MAX_GALLERY = 24  # clip figures embedded; the rest are linked (a full `mpt expl
 PART_NAMES = {"smic": "SMIC", "casme2": "CASME II", "samm": "SAMM", "casme3": "CAS(ME)3"}
 
 
+def part_order(parts) -> list[str]:
+    """The MEGC layout's order of a composite's parts: SMIC, CASME II, SAMM, then any other."""
+    megc = ("smic", "casme2", "samm")
+    return [p for p in megc if p in parts] + sorted(set(parts) - set(megc))
+
+
 def pct(x, digits: int = 2) -> str:
     return "—" if x is None else f"{100 * x:.{digits}f}"
 
@@ -108,7 +114,7 @@ def _per_dataset(res) -> Html | None:
     parts = res.get("per_dataset")
     if not parts:
         return None
-    order = [p for p in ("smic", "casme2", "samm") if p in parts] + sorted(set(parts) - {"smic", "casme2", "samm"})
+    order = part_order(parts)
     rows = [("full composite", res["clips"], pct(res["accuracy"]), pct(res["uf1"]), pct(res["uar"]))]
     rows += [(PART_NAMES.get(p, p), parts[p]["clips"], pct(parts[p]["accuracy"]), pct(parts[p]["uf1"]),
               pct(parts[p]["uar"])) for p in order]
