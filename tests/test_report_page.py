@@ -58,3 +58,18 @@ def test_the_browser_check_catches_requests_errors_and_blank_pages(tmp_path):
     guarded = tmp_path / "guarded.html"
     guarded.write_text(hp.page("t", hp.Html('<img src="http://example.invalid/a.png">')))
     assert any("Content Security Policy" in e or "Content-Security-Policy" in e for e in visit(guarded).errors)
+
+
+def test_latex_rows_escape_names_and_bold_ties_as_printed():
+    from latex_check import check_fragment
+
+    from train.latex import Stat, booktabs_table
+
+    tex = booktabs_table(["row", "Acc (%)", "F1 (%)"],
+                         [["a_b & 50% #1", Stat(80.004, 1.0), Stat(70.0)], ["c", Stat(79.996, 2.0), None]],
+                         caption="t", best_columns=(1, 2))
+    rows = check_fragment(tex)
+    assert rows[1] == [r"a\_b \& 50\% \#1", r"$\mathbf{80.00 \pm 1.00}$", r"\textbf{70.00}"]
+    assert rows[2] == ["c", r"$\mathbf{80.00 \pm 2.00}$", "--"]  # 79.996 prints as 80.00: a tie
+    with pytest.raises(ValueError, match="one value per column"):
+        booktabs_table(["a", "b"], [["x"]], caption="t")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from pathlib import Path
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
@@ -104,9 +105,10 @@ def _identity(config: dict) -> tuple:
 
 def _labels(configs: list[dict]) -> list[str]:
     """The variant, plus every setting that differs between the groups."""
-    flat = [{**{f"{k}": v for k, v in c["model"].items()}, **{k: v for k, v in c["train"].items()
-                                                               if k not in SPEED_KEYS and k != "seed"},
-             **{k: v for k, v in (c.get("cache_settings") or {}).items()}} for c in configs]
+    flat = [{"dataset": c["dataset"], **c["model"],
+             **{k: v for k, v in c["train"].items() if k not in SPEED_KEYS and k != "seed"},
+             **(c.get("cache_settings") or {}),
+             "weights": Path(c["weights"]).name if c.get("weights") else None} for c in configs]
     keys = [k for k in flat[0] if k != "variant" and len({repr(f.get(k)) for f in flat}) > 1]
     return [", ".join([str(f["variant"])] + [f"{k} {f.get(k)}" for k in keys]) for f in flat]
 
