@@ -21,7 +21,14 @@ from .fileio import atomic_write
 
 
 class Html(str):
-    """Markup that is inserted as is (everything else is escaped)."""
+    """Markup that is inserted as is (everything else is escaped). Joining it with ``+`` escapes the
+    plain text side and stays markup."""
+
+    def __add__(self, other):
+        return Html(str.__add__(self, esc(other)))
+
+    def __radd__(self, other):
+        return Html(str.__add__(esc(other), self))
 
 
 def esc(value) -> Html:
@@ -112,8 +119,28 @@ def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def figure(png: bytes, caption, *, alt: str | None = None, width: int | None = None) -> Html:
-    """An embedded PNG with its caption; ``width`` caps the displayed width in CSS pixels."""
+def compact_png(png: bytes) -> bytes:
+    """The PNG with its colours reduced to a 256-entry palette, when that is smaller (a matplotlib
+    figure shrinks about threefold and reads the same); the original where Pillow cannot do it."""
+    try:
+        import io
+
+        from PIL import Image
+
+        image = Image.open(io.BytesIO(png)).convert("RGB")
+        buf = io.BytesIO()
+        image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(buf, "PNG", optimize=True)
+    except (ImportError, OSError, ValueError):
+        return png
+    return buf.getvalue() if buf.tell() < len(png) else png
+
+
+def figure(png: bytes, caption, *, alt: str | None = None, width: int | None = None, compact: bool = False) -> Html:
+    """An embedded PNG with its caption; ``width`` caps the displayed width in CSS pixels; ``compact``
+    embeds a palette copy (``compact_png``) to keep pages of many figures small."""
+    png_data_uri(png)  # a PNG, or an error
+    if compact:
+        png = compact_png(png)
     img = Html(f'<img src="{png_data_uri(png)}" alt="{html.escape(str(alt or caption))}"'
                + (f' style="max-width:min(100%,{int(width)}px)"' if width else "") + ">")
     return tag("figure", img, tag("figcaption", caption))

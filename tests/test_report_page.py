@@ -73,3 +73,25 @@ def test_latex_rows_escape_names_and_bold_ties_as_printed():
     assert rows[2] == ["c", r"$\mathbf{80.00 \pm 2.00}$", "--"]  # 79.996 prints as 80.00: a tie
     with pytest.raises(ValueError, match="one value per column"):
         booktabs_table(["a", "b"], [["x"]], caption="t")
+
+
+def test_compact_figures_are_smaller_palette_pngs_of_the_same_size():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    small = hp.compact_png(buf.getvalue())
+    image = Image.open(io.BytesIO(small))
+    assert len(small) < len(buf.getvalue()) and image.mode == "P" and image.size == (80, 60)
+    assert hp.compact_png(PNG_1PX) == PNG_1PX  # never larger than the original
+
+
+def test_joining_markup_keeps_it_markup_and_escapes_text():
+    joined = hp.esc("a <b> ") + hp.link("x.png", "(file)") + " & more"
+    assert isinstance(joined, hp.Html) and joined == 'a &lt;b&gt; <a href="x.png">(file)</a> &amp; more'
+    assert "<c>" + hp.Html("<br>") == "&lt;c&gt;<br>"

@@ -18,7 +18,7 @@ from mpt_core import __version__
 from mpt_core.htmlpage import (Html, cell, details, esc, figure, gallery, key_values, link, metric_cards, notice,
                                page, paragraph, section, table, tag, write_page)
 
-MAX_GALLERY = 24  # clip figures embedded; the rest are linked (a full `mpt explain` can hold hundreds)
+MAX_GALLERY = 16  # clip figures embedded (~150 kB each); the rest are linked (`mpt explain` can write hundreds)
 PART_NAMES = {"smic": "SMIC", "casme2": "CASME II", "samm": "SAMM", "casme3": "CAS(ME)3"}
 
 
@@ -152,10 +152,12 @@ def _explain(run_dir: Path) -> Html | None:
     for name, caption in (("gradcam_by_class.png", "Grad-CAM: the mean map per true class over the explained clips"),
                           ("tsne.png", "t-SNE of the head's input features")):
         if (folder / name).is_file():
-            parts.append(figure((folder / name).read_bytes(), caption, width=900))
+            parts.append(figure((folder / name).read_bytes(), Html(esc(caption + " ") + link(f"explain/{name}", "(file)")),
+                                alt=caption, width=900, compact=True))
     clips = sorted(p for p in folder.glob("*/*.png") if p.is_file())
-    figs = [figure(p.read_bytes(), Html(f"{esc(p.parent.name)} / {esc(p.stem)} ") + link(p.relative_to(run_dir).as_posix(), "(file)"))
-            for p in clips[:MAX_GALLERY]]
+    figs = [figure(p.read_bytes(), Html(f"{esc(p.parent.name)} / {esc(p.stem)} ") + link(p.relative_to(run_dir).as_posix(),
+                                                                                         "(file)"),
+                   alt=f"{p.parent.name} / {p.stem}", compact=True) for p in clips[:MAX_GALLERY]]
     if figs:
         parts.append(tag("h3", f"Explained clips ({len(clips)})"))
         parts.append(gallery(figs))
