@@ -178,7 +178,7 @@ table.settings td{padding:2px 10px}.wide{max-width:100%;overflow-x:auto}
 .card .note{color:var(--muted);font-size:.82em}
 figure{margin:10px 0 18px}figure img{max-width:100%;height:auto;border:1px solid var(--line)}
 figcaption{color:var(--muted);font-size:.88em;margin-top:4px}
-.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:14px}
+.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:14px}
 .notice{border-left:4px solid #c9822b;background:#fdf6ec;padding:8px 14px;margin:12px 0}
 details{margin:8px 0}summary{cursor:pointer;font-weight:600}
 footer{color:var(--muted);font-size:.85em;margin-top:40px;border-top:1px solid var(--line);padding-top:8px}
