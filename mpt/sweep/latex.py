@@ -12,7 +12,7 @@ import re
 
 from train.latex import Stat, booktabs_table, clips_phrase, escape
 
-from .tables import METRICS, REFERENCE
+from .columns import METRICS, REFERENCE
 
 
 def _params(count) -> str | None:

@@ -19,7 +19,7 @@ from mpt_core.htmlpage import (Html, cell, figure, link, notice, page, paragraph
                                write_page)
 
 from .plan import DONE, Plan
-from .tables import METRICS, REFERENCE
+from .columns import METRICS, REFERENCE
 
 
 def _number(text: str) -> float | None:

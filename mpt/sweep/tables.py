@@ -18,10 +18,9 @@ from pathlib import Path
 
 from mpt_core.fileio import atomic_write
 
+from .columns import METRICS, REFERENCE
 from .plan import DONE, Plan
 
-METRICS = (("accuracy", "Acc"), ("uf1", "UF1"), ("uar", "UAR"))
-REFERENCE = (("params_m", "#params (M)"), ("acc", "Acc (%)"), ("f1", "F1 (%)"))
 
 
 def _jsonable(value):
