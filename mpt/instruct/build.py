@@ -34,6 +34,7 @@ from .splits import plan_splits, split_records
 from .stats import compute_stats, markdown
 
 MEASURE_VERSION = 1  # bump when a clip's measurement or images change: older clips are then refused
+DEFER = "defer"  # a worker's answer for a cropped clip with no eyes detected
 
 
 class InstructError(ValueError):
@@ -100,16 +101,19 @@ def _done(out: Path, record) -> bool:
         (record.subject, record.clip, MEASURE_VERSION) and all((out / p).is_file() for p in saved["images"])
 
 
-def measure_and_save(record, out: Path, whole_frames: bool) -> str | None:
-    """One clip: measure, write its three images, then its motion JSON. Returns an error or None."""
+def measure_and_save(record, out: Path, whole_frames: bool, eyes=None) -> str | None:
+    """One clip: measure, write its three images, then its motion JSON. Returns an error, ``DEFER``
+    (no eyes detected in a cropped clip: measured in the second pass with ``eye_prior``) or None."""
     from preprocess.records import DatasetError
 
-    from .measure import MeasureError, measure_clip
+    from .measure import EyesNotFound, MeasureError, measure_clip
 
     numbers = list(range(record.onset, record.offset + 1))
     try:
         m = measure_clip(record.frames, numbers, key=record.key, onset=record.onset, apex=record.apex,
-                         offset=record.offset, whole_frames=whole_frames)
+                         offset=record.offset, whole_frames=whole_frames, eyes=eyes)
+    except EyesNotFound:
+        return DEFER
     except (MeasureError, DatasetError) as err:
         return str(err)
     folder = out / clip_folder(record.subject, record.clip)
@@ -130,22 +134,51 @@ def measure_and_save(record, out: Path, whole_frames: bool) -> str | None:
     return None
 
 
-def _in_worker(row: int, record, out: Path, whole_frames: bool):
+def eye_priors(out: Path, clips) -> dict[str, tuple]:
+    """For clips whose crop showed no eye pair: {group: (eyes, source)}, the median of the eyes detected
+    in the same subject's other clips ("subject median"), else in the corpus's ("corpus median"; a
+    MEGC2019 subject's source corpus). Dataset crops are made one way per corpus, so that is where its
+    eyes usually are; mpt's canonical places assume mpt's own crop, which frames faces differently."""
+    import numpy as np
+
+    found: dict[str, list] = {}
+    for rec in clips:
+        path = motion_file(out, rec.subject, rec.clip)
+        if not path.is_file():
+            continue
+        eyes = json.loads(path.read_text())["motion"]["eyes"]
+        if eyes["from"] == "detected":
+            for group in (f"subject:{rec.subject}", f"corpus:{_corpus(rec.subject)}"):
+                found.setdefault(group, []).append(eyes["points"])
+    return {group: (tuple(tuple(round(float(v), 2) for v in p) for p in np.median(np.asarray(points), 0)),
+                    f"{group.split(':')[0]} median") for group, points in sorted(found.items())}
+
+
+def _corpus(subject: str) -> str:
+    return subject.split("/")[0] if "/" in subject else ""
+
+
+def _prior_for(record, priors: dict):
+    return priors.get(f"subject:{record.subject}") or priors.get(f"corpus:{_corpus(record.subject)}") or "fallback"
+
+
+def _in_worker(row: int, record, out: Path, whole_frames: bool, eyes):
     import cv2
 
     cv2.setNumThreads(1)  # one thread per worker: the parallelism is across clips
-    return row, measure_and_save(record, out, whole_frames)
+    return row, measure_and_save(record, out, whole_frames, eyes)
 
 
 def _run(todo, out: Path, whole_frames: bool, jobs: int):
+    """todo: [(row, record, eyes)]; yields (row, error or DEFER or None) as clips finish."""
     if jobs == 1 or len(todo) <= 1:
         import cv2
 
         before = cv2.getNumThreads()
         cv2.setNumThreads(1)  # the same single-threaded flow as the workers: identical figures
         try:
-            for row, record in todo:
-                yield row, measure_and_save(record, out, whole_frames)
+            for row, record, eyes in todo:
+                yield row, measure_and_save(record, out, whole_frames, eyes)
         finally:
             cv2.setNumThreads(before)
         return
@@ -153,7 +186,7 @@ def _run(todo, out: Path, whole_frames: bool, jobs: int):
 
     with parallel_config(backend="loky", inner_max_num_threads=1):
         yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
-            delayed(_in_worker)(row, record, out, whole_frames) for row, record in todo)
+            delayed(_in_worker)(row, record, out, whole_frames, eyes) for row, record, eyes in todo)
 
 
 @contextmanager
@@ -198,19 +231,27 @@ def build_instruct(name: str, root, annotations=None, *, out, classes=None, fmt:
 
     todo = [(row, rec) for row, rec in enumerate(index.clips) if not _done(out, rec)]
     skipped = [{"clip": p.clip, "reason": str(p)} for p in index.skipped]
-    errors = {}
-    results = _run(todo, out, index.whole_frames, jobs or _cpu_count())
-    try:
-        with _progress(progress, len(todo), f"instruct {name}") as advance:
-            for row, error in results:
-                if error is not None:
-                    if strict:
-                        raise InstructError(f"{error}; stopped because of --strict")
-                    errors[row] = error
-                advance()
-    finally:
-        if hasattr(results, "close"):
-            results.close()  # stops the workers if we leave early
+    errors, deferred = {}, []
+    with _progress(progress, len(todo), f"instruct {name}") as advance:
+        # pass 1: every clip, eyes detected; pass 2: the clips with none, eyes from the others (eye_priors)
+        for tasks in ([(row, rec, None) for row, rec in todo], None):
+            if tasks is None:
+                priors = eye_priors(out, index.clips)
+                tasks = [(row, index.clips[row], _prior_for(index.clips[row], priors)) for row in sorted(deferred)]
+            results = _run(tasks, out, index.whole_frames, jobs or _cpu_count())
+            try:
+                for row, error in results:
+                    if error == DEFER:
+                        deferred.append(row)
+                        continue
+                    if error is not None:
+                        if strict:
+                            raise InstructError(f"{error}; stopped because of --strict")
+                        errors[row] = error
+                    advance()
+            finally:
+                if hasattr(results, "close"):
+                    results.close()  # stops the workers if we leave early
     for row in sorted(errors):
         skipped.append({"clip": index.clips[row].key, "reason": errors[row]})
     for w in index.warnings:

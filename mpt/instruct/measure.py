@@ -37,6 +37,10 @@ class MeasureError(ValueError):
     """A clip whose motion cannot be measured: the message names the clip and why."""
 
 
+class EyesNotFound(MeasureError):
+    """No eye pair detected in a cropped clip: the caller supplies eyes (``measure_clip(eyes=...)``)."""
+
+
 @dataclass(frozen=True)
 class Measurement:
     onset_rgb: np.ndarray  # (224, 224, 3) uint8, the aligned onset frame
@@ -96,13 +100,40 @@ def residual_flow(onset_rgb: np.ndarray, apex_rgb: np.ndarray, boxes) -> np.ndar
     return residual
 
 
+def detect_crop_eyes(frames: np.ndarray, where: str):
+    """Haar's eye pair in a dataset's face crop: on the onset frame, else on the last frame read."""
+    from mpt.describe import detected_eyes
+
+    for frame in (frames[0], frames[-1]):
+        eyes = detected_eyes(frame, where=where)
+        if eyes is not None:
+            return eyes
+    return None
+
+
+def fallback_eyes(frame: np.ndarray, where: str):
+    """Where Haar's face box usually has the eyes ("face box"); with no face, mpt's canonical places."""
+    from mpt.describe import canonical_eyes
+    from preprocess.face import BOX_EYES, FaceError, find_face
+
+    try:
+        x, y, w, h = find_face(frame, where=where).box
+    except FaceError:
+        return canonical_eyes(frame.shape[1], frame.shape[0]), "canonical"
+    (fl, gl), (fr, gr) = BOX_EYES
+    return ((x + fl * w, y + gl * h), (x + fr * w, y + gr * h)), "face box"
+
+
 # the measurement
 
 
-def measure_clip(paths, numbers, *, key: str, onset: int, apex: int, offset: int, whole_frames: bool) -> Measurement:
+def measure_clip(paths, numbers, *, key: str, onset: int, apex: int, offset: int, whole_frames: bool,
+                 eyes=None) -> Measurement:
     """Measure one clip: ``paths`` are its frames onset..offset with frame ``numbers``; ``apex`` -1 is
-    unknown. ``whole_frames``: the frames are whole video frames (the face is found and aligned)."""
-    from mpt.describe import canonical_eyes, describe_clip_frames, detected_eyes
+    unknown. ``whole_frames``: the frames are whole video frames (the face is found and aligned).
+    Cropped frames: the eyes are detected, else ``EyesNotFound``; ``eyes`` = (((x, y), (x, y)), source)
+    in 224 px skips the detection ("fallback": ``fallback_eyes``)."""
+    from mpt.describe import describe_clip_frames
     from mpt_core.describe import DescribeError, region_boxes
     from preprocess.face import FaceError
     from preprocess.frames import load_frames
@@ -125,9 +156,14 @@ def measure_clip(paths, numbers, *, key: str, onset: int, apex: int, offset: int
             eyes, source = transform.eyes_in_crop(SIZE), "aligned"
         else:
             frames = load_frames([by_number[n] for n in wanted], SIZE)  # (N, 224, 224, 3) uint8
-            eyes = detected_eyes(frames[0], where=where)
-            source = "detected" if eyes is not None else "canonical"
-            eyes = eyes or canonical_eyes(SIZE, SIZE)
+            if eyes == "fallback":
+                eyes, source = fallback_eyes(frames[0], where)
+            elif eyes is not None:
+                eyes, source = eyes
+            else:
+                eyes, source = detect_crop_eyes(frames, where), "detected"
+                if eyes is None:
+                    raise EyesNotFound(f"clip {key}: no eye pair detected on frames {wanted[0]} and {wanted[-1]}")
         d = describe_clip_frames(frames, eyes=eyes, apex_index=None if apex == -1 else wanted.index(apex),
                                  numbers=wanted)
     except (DescribeError, FaceError) as err:
