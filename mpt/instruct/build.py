@@ -30,6 +30,7 @@ from .formats import FORMATS, llava_record, messages_record, write_json, write_r
 from .grounding import ground
 from .images import write_legend, write_png
 from .layout import MANIFEST, OWNED, clip_folder, image_paths, motion_file
+from .measure import MeasureError, check_apex
 from .splits import plan_splits, split_records
 from .stats import compute_stats, markdown
 
@@ -229,9 +230,16 @@ def build_instruct(name: str, root, annotations=None, *, out, classes=None, fmt:
     prepare_output(out, dataset_identity(index, annotations), overwrite)
     write_legend(out / "images")
 
-    todo = [(row, rec) for row, rec in enumerate(index.clips) if not _done(out, rec)]
     skipped = [{"clip": p.clip, "reason": str(p)} for p in index.skipped]
     errors, deferred = {}, []
+    for row, rec in enumerate(index.clips):  # annotation problems first: nothing runs for them
+        try:
+            check_apex(rec.key, rec.onset, rec.apex, rec.offset)
+        except MeasureError as err:
+            if strict:
+                raise InstructError(f"{err}; stopped because of --strict") from None
+            errors[row] = str(err)
+    todo = [(row, rec) for row, rec in enumerate(index.clips) if row not in errors and not _done(out, rec)]
     with _progress(progress, len(todo), f"instruct {name}") as advance:
         # pass 1: every clip, eyes detected; pass 2: the clips with none, eyes from the others (eye_priors)
         for tasks in ([(row, rec, None) for row, rec in todo], None):
@@ -284,8 +292,9 @@ def build_instruct(name: str, root, annotations=None, *, out, classes=None, fmt:
     atomic_write(out / "stats.md", lambda tmp: tmp.write_text(markdown(stats)))
     write_json(out / "stats.json", stats)  # last: marks the folder finished
     frac = stats["confirmed_fraction"]
-    _log(f"instruct {name}: {len(clips)} clips ({len(todo) - len(errors)} measured, "
-         f"{len(index.clips) - len(todo)} reused), {len(skipped)} skipped; {len(llava)} samples; AU families "
-         f"confirmed by motion: {'-' if frac is None else f'{100 * frac:.1f} %'} "
+    measured = sum(row not in errors for row, _ in todo)
+    _log(f"instruct {name}: {len(clips)} clips ({measured} measured, {len(clips) - measured} reused), "
+         f"{len(skipped)} skipped; {len(llava)} samples; AU families confirmed by motion: "
+         f"{'-' if frac is None else f'{100 * frac:.1f} %'} "
          f"({stats['confirmed_families']}/{stats['annotated_families']}); {time.perf_counter() - start:.1f} s")
     return stats
