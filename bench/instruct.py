@@ -15,7 +15,10 @@
    confirms (target >= 85 %), and how many answers state an AU as present that is not annotated
    (target 0: every sentence naming an unannotated AU must say "not annotated").
 
-Figures are wall seconds on this machine; say in bench/README.md whether other work ran.
+Figures are wall seconds on this machine, and CPU seconds of the single-process runs: on a shared
+machine the wall figures measure the other work too, while CPU seconds per clip, times the two cores,
+give the rate two free cores would reach (``--jobs 2`` scales across clips; no shared state). Say in
+bench/README.md whether other work ran.
 """
 
 from __future__ import annotations
@@ -141,21 +144,28 @@ def speed(subjects: int, clips_per_subject: int, tmp: Path) -> None:
     frames = sum(len(c.frames) for c in index.clips)
     print(f"\nspeed: {n} clips of {subjects} subjects, {frames} frames (224 x 224 JPEG), load average before "
           f"{os.getloadavg()[0]:.2f}\n")
-    print("| run | wall s | clips/s | vs baseline |\n|---|---:|---:|---:|")
+    print("| run | wall s | clips/s (wall) | vs baseline (wall) | CPU ms/clip | clips/s on 2 free cores (from CPU) | "
+          "vs baseline (CPU) |\n|---|---:|---:|---:|---:|---:|---:|")
+    c0 = time.process_time()
     base = baseline(index, tmp / "speed-baseline")
-    print(f"| baseline: decode every frame + describe_clip_frames + 2 PNGs, 1 process | {base:.1f} | {n / base:.1f} | 1.0x |")
+    base_cpu = time.process_time() - c0
+    print(f"| baseline: decode every frame + describe_clip_frames + 2 PNGs, 1 process | {base:.1f} | {n / base:.1f} | "
+          f"1.0x | {1000 * base_cpu / n:.0f} | {2 * n / base_cpu:.1f} | 1.0x |")
     for jobs in (1, 2):
         out = tmp / f"speed-out-{jobs}"
         shutil.rmtree(out, ignore_errors=True)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         build_instruct("casme2", root, out=out, jobs=jobs, progress=False)
-        wall = time.perf_counter() - t0
-        print(f"| build_instruct --jobs {jobs} | {wall:.1f} | {n / wall:.1f} | {base / wall:.1f}x |")
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        # CPU time is this process's: with --jobs 1 all the work, with --jobs 2 the workers' is not in it
+        cpu_cells = (f"{1000 * cpu / n:.0f} | {2 * n / cpu:.1f} | {base_cpu / cpu:.1f}x" if jobs == 1
+                     else "(in the workers) | | ")
+        print(f"| build_instruct --jobs {jobs} | {wall:.1f} | {n / wall:.1f} | {base / wall:.1f}x | {cpu_cells} |")
     t0 = time.perf_counter()
     build_instruct("casme2", root, out=tmp / "speed-out-2", jobs=2, progress=False, seed=1)
     wall = time.perf_counter() - t0
     print(f"| build_instruct again, every clip reused (new seed: conversations rewritten) | {wall:.1f} | "
-          f"{n / wall:.1f} | {base / wall:.1f}x |")
+          f"{n / wall:.1f} | {base / wall:.1f}x | | | |")
     print(f"\nload average after {os.getloadavg()[0]:.2f}")
 
 

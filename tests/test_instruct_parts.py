@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from fabricate import (CASME2_2019, SAMM_CODING, casme2_rows, fabricate_casme2, fabricate_samm, fabricate_smic,
-                       samm_rows, smic_rows)
+                       megc_rows, samm_rows, smic_rows, unpad_smic)
 from typer.testing import CliRunner
 
 from mpt.cli import app
@@ -134,22 +134,37 @@ def _few(rows, n=3):
 
 
 def test_real_corpus_layouts(tmp_path, annotations_dir):
-    """Fake trees from the real tables (flat grey frames: nothing moves, no face is found)."""
+    """Fake trees from the real tables (flat grey frames: nothing moves, no face is found), three clips of
+    each corpus, all in the MEGC2019 list so that the composite reads them too."""
     import shutil
 
+    listed = {(d, s, c) for d, s, c, _ in megc_rows(annotations_dir / "combined_3class_gt.csv")}
     casme2 = tmp_path / "casme2"
-    fabricate_casme2(casme2, _few(casme2_rows(annotations_dir / CASME2_2019)))
+    fabricate_casme2(casme2, _few([r for r in casme2_rows(annotations_dir / CASME2_2019)
+                                   if ("casme2", r["subject"], r["clip"]) in listed]))
     shutil.copy(annotations_dir / CASME2_2019, casme2)
     samm = tmp_path / "samm"
-    fabricate_samm(samm, _few(samm_rows(annotations_dir / SAMM_CODING)))
+    fabricate_samm(samm, _few([r for r in samm_rows(annotations_dir / SAMM_CODING)
+                               if ("samm", str(int(r["subject"])), r["clip"]) in listed]))  # the list has 6, not 006
     shutil.copy(annotations_dir / SAMM_CODING, samm)
-    smic = fabricate_smic(tmp_path / "smic", _few(smic_rows(annotations_dir / "HS_cropped.csv")))
+    smic_listed = {unpad_smic(c) for d, _, c in listed if d == "smic"}
+    smic = fabricate_smic(tmp_path / "smic", _few([r for r in smic_rows(annotations_dir / "HS_cropped.csv")
+                                                   if r["clip"] in smic_listed]))
+    megc = tmp_path / "megc"
+    megc.mkdir()
     for name, root in (("casme2", casme2), ("samm", samm), ("smic", smic)):
+        (megc / name).symlink_to(root, target_is_directory=True)
+    shutil.copy(annotations_dir / "combined_3class_gt.csv", megc)
+    for name, root, n in (("casme2", casme2, 3), ("samm", samm, 3), ("smic", smic, 3), ("megc2019", megc, 9)):
         out = tmp_path / f"out-{name}"
         result = instruct(name, "--root", root, "--out", out, "--jobs", "1", "--no-progress")
         assert result.exit_code == 0, (name, result.output)
         stats = json.loads((out / "stats.json").read_text())
-        assert stats["clips"] == 3 and stats["eyes"] == {"canonical": 3}, name
+        assert stats["clips"] == n and stats["eyes"] == {"canonical": n}, name
+        if name == "megc2019":
+            assert {s.split("/")[0] for s in {r["subject"] for r in json.loads((out / "llava.json").read_text())}} \
+                == {"casme2", "samm", "smic"}
+            assert all(".." not in p.parts for p in (out / "images").rglob("*"))
         llava = json.loads((out / "llava.json").read_text())
         assert {r["template"] for r in llava} >= {"describe", "class", "region"}
         for r in llava:

@@ -7,12 +7,10 @@ from typing import Optional
 
 import typer
 
-from mpt_core.names import DATASETS
+from mpt_core.names import DATASETS, INSTRUCT_FORMATS
 
 from .app import app, check_choice, fail
 from .datasets_cmd import split_classes
-
-FORMATS = ("llava", "messages", "both")
 
 
 @app.command("instruct")
@@ -46,7 +44,7 @@ def instruct(
     Clips measured before are reused; the output folder is printed as the last line.
     """
     check_choice(name, DATASETS, "NAME")
-    check_choice(fmt, FORMATS, "--format")
+    check_choice(fmt, INSTRUCT_FORMATS, "--format")
     if not root.is_dir():
         fail(f"--root {root}: not a folder")
     if annotations is not None and not annotations.is_file():

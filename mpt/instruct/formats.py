@@ -16,10 +16,10 @@ import json
 from pathlib import Path
 
 from mpt_core.fileio import atomic_write
+from mpt_core.names import INSTRUCT_FORMATS as FORMATS
 
 from .conversations import IMAGES_NOTE, Turn
 
-FORMATS = ("llava", "messages", "both")
 SYSTEM = ("You are an expert in facial micro-expressions and the Facial Action Coding System (FACS). "
           + IMAGES_NOTE + " Sides are the subject's own.")
 IMAGE_TAGS = "<image>\n<image>\n<image>\n"
