@@ -35,6 +35,8 @@ class AUCheck:
     family: int | None  # index into AU_FAMILIES; None when not covered
     regions: tuple[str, ...]  # region stems it is measured on
     evidence: str  # "the lip corners moved up and outward 0.9 px", or ""
+    by_family: bool = False  # confirmed by motion of another AU of its family, not on its own regions
+    paired: tuple[str, ...] = ()  # which of ``regions`` come as a left/right pair (for the wording)
 
 
 @dataclass(frozen=True)
@@ -133,15 +135,19 @@ def ground(motion: dict, aus: list[AnnotatedAU]) -> Grounding:
         if f is None or not stems:
             checks.append(AUCheck(a, au_name(a.number), "not covered", None, (), ""))
             continue
-        own = [n for n in by_name if region_stem(n) in stems]
+        paired = tuple(st for st in stems if st + "_left" in by_name)
         if f in fired:  # the family's candidates fired: the AU's own regions among them, else all of them
             names, status = [n for n in fired[f] if region_stem(n) in stems] or fired[f], "confirmed"
+            if not any(region_stem(n) in stems for n in names):
+                status = "confirmed by family"  # reported as "confirmed"; the text names the family
         else:
-            names = [n for n in own if by_name[n]["direction"] != "still"]
+            names = [n for n in by_name if region_stem(n) in stems and by_name[n]["direction"] != "still"]
             status = "moved" if names else "unresolved"
         explained.update(names)
         evidence = join(motion_phrases([by_name[n] for n in names])) if names else ""
-        checks.append(AUCheck(a, au_name(a.number), status, f, stems, evidence))
+        by_family = status == "confirmed by family"
+        status = "confirmed" if by_family else status
+        checks.append(AUCheck(a, au_name(a.number), status, f, stems, evidence, by_family, paired))
         if f not in families or STATUSES.index(status) < STATUSES.index(families[f]):
             families[f] = status
     mentioned = {family_of(a.number) for a in certain}
@@ -159,7 +165,7 @@ def ground(motion: dict, aus: list[AnnotatedAU]) -> Grounding:
 
 
 def where(check: AUCheck) -> str:
-    return f"measured on the {join([stem_words(s, True) for s in check.regions])}"
+    return f"measured on the {join([stem_words(s, s in check.paired) for s in check.regions])}"
 
 
 def sided(a: AnnotatedAU) -> str:
@@ -170,7 +176,10 @@ def describe_grounding(checks, uncertain, motion_only, other, threshold, motion)
     sentences = []
     for c in checks:
         head = f"{c.au.label} ({c.name}{sided(c.au)})"
-        if c.status == "confirmed":
+        if c.status == "confirmed" and c.by_family:
+            sentences.append(f"{head} is annotated; the flow shows motion of its family ({family_label(c.family)}, "
+                             f"alike at this resolution) though not on its own regions ({where(c)}): {c.evidence}.")
+        elif c.status == "confirmed":
             sentences.append(f"{head} is annotated and seen in the flow ({where(c)}): {c.evidence}.")
         elif c.status == "moved":
             sentences.append(f"{head} is annotated; its regions moved, but not the way {c.au.label} moves them: "

@@ -41,7 +41,8 @@ def compute_stats(*, dataset: str, classes: list[str], clips: list[dict], ground
         "families": families,
         "confirmed_fraction": round(confirmed / annotated, 4) if annotated else None,
         "annotated_families": annotated, "confirmed_families": confirmed,
-        "not_covered": dict(sorted(not_covered.items())), "motion_only": dict(sorted(motion_only.items())),
+        "not_covered": dict(sorted(not_covered.items(), key=_au_number)),
+        "motion_only": dict(sorted(motion_only.items(), key=_au_number)),
         "samples": len(records),
         "templates": {t: templates.get(t, 0) for t in TEMPLATES},
         "per_class": per_class,
@@ -50,6 +51,10 @@ def compute_stats(*, dataset: str, classes: list[str], clips: list[dict], ground
         "splits": {name: {"train": side(train), "test": side(test)} for name, (train, test) in splits.items()},
         "skipped": skipped,
     }
+
+
+def _au_number(item) -> int:
+    return int(item[0].removeprefix("AU"))
 
 
 def markdown(stats: dict) -> str:
