@@ -7,10 +7,11 @@ from typing import Optional
 
 import typer
 
-from mpt_core.names import DATASETS, FACE_MODES, MOTION_OUTPUTS
+from mpt_core.names import DATASETS, FACE_MODES, LANDMARK_MODELS, MOTION_OUTPUTS
 
 from .app import app, check_choice, fail
 from .datasets_cmd import split_classes
+from .options import LANDMARKS
 
 
 
@@ -36,9 +37,13 @@ def preprocess(
     size: int = typer.Option(224, "--size", help="Frame size in pixels (METHOD: 224)."),
     classes: Optional[str] = typer.Option(None, "--classes", help="Comma-separated class selection or a preset "
                                           "(casme3-7, casme3-4, casme3-3); default: the dataset's standard classes."),
-    face: Optional[str] = typer.Option(None, "--face", help="auto: detect and align the face (one transform per "
-                                       "clip, found on the onset frame); none: use frames as they are. Default: auto "
-                                       "for corpora of whole video frames (casme3), none for cropped corpora."),
+    face: Optional[str] = typer.Option(None, "--face", help="auto: detect the face and its landmarks (dlib) and "
+                                       "align it (one transform per clip, found on the onset frame); haar: the same "
+                                       "from OpenCV's Haar eyes; none: use frames as they are. Default: auto for "
+                                       "corpora of whole video frames (casme3), none for cropped corpora."),
+    landmarks: str = LANDMARKS,
+    track: bool = typer.Option(False, "--track", help="Stabilise every frame of a clip by its own landmarks (head "
+                               "motion) instead of one transform per clip; part of the cache key."),
     max_seconds: Optional[float] = typer.Option(None, "--max-seconds", help="casme3: onset-to-offset spans longer "
                                                 "than this are problems (default 10 s)."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad clip or frame instead of skipping it."),
@@ -55,6 +60,9 @@ def preprocess(
     check_choice(motion_output, MOTION_OUTPUTS, "--motion-output")
     if face is not None:
         check_choice(face, FACE_MODES, "--face")
+    check_choice(landmarks, LANDMARK_MODELS, "--landmarks")
+    if track and face not in (None, "auto"):
+        fail(f"--track needs landmarks (--face auto), not --face {face}")
     if not root.is_dir():
         fail(f"--root {root}: not a folder")
     if annotations is not None and not annotations.is_file():
@@ -71,6 +79,7 @@ def preprocess(
     )  # fmt: skip
     path = build_cache(
         name, root, annotations, settings=settings, cache_dir=cache_dir, jobs=jobs, strict=strict,
-        force=force, progress=progress, classes=split_classes(classes), face=face, max_seconds=max_seconds,
+        force=force, progress=progress, classes=split_classes(classes), face=face, landmarks=landmarks,
+        track=track, max_seconds=max_seconds,
     )  # fmt: skip
     typer.echo(str(path))
