@@ -119,8 +119,10 @@ def test_frames_read_give_the_whole_clips_result(tmp_path):
         assert len(frames_to_read(rec.onset, rec.apex, rec.offset)) <= 5
         m = measure_clip(rec.frames, range(rec.onset, rec.offset + 1), key=rec.key, onset=rec.onset, apex=rec.apex,
                          offset=rec.offset, whole_frames=False)
-        whole = describe_clip_frames(load_frames(rec.frames, 224), eyes=m.motion["eyes"]["points"],
-                                     apex_index=rec.apex - rec.onset, numbers=range(rec.onset, rec.offset + 1))
+        placed = ({"landmarks": np.asarray(m.motion["landmarks"])} if "landmarks" in m.motion
+                  else {"eyes": m.motion["eyes"]["points"]})
+        whole = describe_clip_frames(load_frames(rec.frames, 224), **placed, apex_index=rec.apex - rec.onset,
+                                     numbers=range(rec.onset, rec.offset + 1))
         assert m.motion["regions"] == whole.to_dict()["regions"]
         assert m.motion["au_candidates"] == whole.to_dict()["au_candidates"]
 
@@ -183,7 +185,7 @@ def test_whole_frame_corpus(tmp_path):
                       "--holdout", "spNO.1")
     assert result.exit_code == 0, result.output
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["eyes"] == {"aligned": stats["clips"]} and stats["clips"] >= 3
+    assert stats["eyes"] == {"landmarks": stats["clips"]} and stats["clips"] >= 3
     onset = cv2.imread(str(out / json.loads((out / "llava.json").read_text())[0]["image"][0]))
     assert onset.shape == (224, 224, 3)
     llava = json.loads((out / "llava.json").read_text())

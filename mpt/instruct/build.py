@@ -34,8 +34,8 @@ from .measure import MeasureError, check_apex
 from .splits import plan_splits, split_records
 from .stats import compute_stats, markdown
 
-MEASURE_VERSION = 1  # bump when a clip's measurement or images change: older clips are then refused
-DEFER = "defer"  # a worker's answer for a cropped clip with no eyes detected
+MEASURE_VERSION = 2  # bump when a clip's measurement or images change: older clips are then refused
+DEFER = "defer"  # a worker's answer for a cropped clip with no face found
 
 
 class InstructError(ValueError):
@@ -102,9 +102,9 @@ def _done(out: Path, record) -> bool:
         (record.subject, record.clip, MEASURE_VERSION) and all((out / p).is_file() for p in saved["images"])
 
 
-def measure_and_save(record, out: Path, whole_frames: bool, eyes=None) -> str | None:
+def measure_and_save(record, out: Path, whole_frames: bool, face=None) -> str | None:
     """One clip: measure, write its three images, then its motion JSON. Returns an error, ``DEFER``
-    (no eyes detected in a cropped clip: measured in the second pass with ``eye_prior``) or None."""
+    (no face found in a cropped clip: measured in the second pass with ``face_priors``) or None."""
     from preprocess.records import DatasetError
 
     from .measure import EyesNotFound, MeasureError, measure_clip
@@ -112,7 +112,7 @@ def measure_and_save(record, out: Path, whole_frames: bool, eyes=None) -> str | 
     numbers = list(range(record.onset, record.offset + 1))
     try:
         m = measure_clip(record.frames, numbers, key=record.key, onset=record.onset, apex=record.apex,
-                         offset=record.offset, whole_frames=whole_frames, eyes=eyes)
+                         offset=record.offset, whole_frames=whole_frames, fps=record.fps, face=face)
     except EyesNotFound:
         return DEFER
     except (MeasureError, DatasetError) as err:
@@ -135,24 +135,33 @@ def measure_and_save(record, out: Path, whole_frames: bool, eyes=None) -> str | 
     return None
 
 
-def eye_priors(out: Path, clips) -> dict[str, tuple]:
-    """For clips whose crop showed no eye pair: {group: (eyes, source)}, the median of the eyes detected
-    in the same subject's other clips ("subject median"), else in the corpus's ("corpus median"; a
-    MEGC2019 subject's source corpus). Dataset crops are made one way per corpus, so that is where its
-    eyes usually are; mpt's canonical places assume mpt's own crop, which frames faces differently."""
+def face_priors(out: Path, clips) -> dict[str, tuple]:
+    """For crops in which no face was found: {group: (kind, points, source)}, the median of the
+    landmarks (else of the eyes) found in the same subject's other clips ("subject median"), else in
+    the corpus's ("corpus median"; a MEGC2019 subject's source corpus). Dataset crops are made one way
+    per corpus, so that is where its faces usually are; mpt's canonical eye places assume mpt's own
+    crop, which frames faces differently."""
     import numpy as np
 
-    found: dict[str, list] = {}
+    found: dict[str, dict[str, list]] = {}
     for rec in clips:
         path = motion_file(out, rec.subject, rec.clip)
         if not path.is_file():
             continue
-        eyes = json.loads(path.read_text())["motion"]["eyes"]
-        if eyes["from"] == "detected":
-            for group in (f"subject:{rec.subject}", f"corpus:{_corpus(rec.subject)}"):
-                found.setdefault(group, []).append(eyes["points"])
-    return {group: (tuple(tuple(round(float(v), 2) for v in p) for p in np.median(np.asarray(points), 0)),
-                    f"{group.split(':')[0]} median") for group, points in sorted(found.items())}
+        motion = json.loads(path.read_text())["motion"]
+        kind = {"landmarks": "landmarks", "detected": "eyes"}.get(motion["eyes"]["from"])
+        if kind is None:
+            continue
+        points = motion["landmarks"] if kind == "landmarks" else motion["eyes"]["points"]
+        for group in (f"subject:{rec.subject}", f"corpus:{_corpus(rec.subject)}"):
+            found.setdefault(group, {}).setdefault(kind, []).append(points)
+    priors = {}
+    for group, by_kind in sorted(found.items()):
+        kind = "landmarks" if "landmarks" in by_kind else "eyes"
+        median = np.round(np.median(np.asarray(by_kind[kind], np.float64), 0), 2)
+        points = median if kind == "landmarks" else tuple(tuple(float(v) for v in p) for p in median)
+        priors[group] = (kind, points, f"{group.split(':')[0]} median")
+    return priors
 
 
 def _corpus(subject: str) -> str:
@@ -160,26 +169,27 @@ def _corpus(subject: str) -> str:
 
 
 def _prior_for(record, priors: dict):
+    """The face prior of a crop in which none was found (``face_priors``), or "fallback"."""
     return priors.get(f"subject:{record.subject}") or priors.get(f"corpus:{_corpus(record.subject)}") or "fallback"
 
 
-def _in_worker(row: int, record, out: Path, whole_frames: bool, eyes):
+def _in_worker(row: int, record, out: Path, whole_frames: bool, face):
     import cv2
 
     cv2.setNumThreads(1)  # one thread per worker: the parallelism is across clips
-    return row, measure_and_save(record, out, whole_frames, eyes)
+    return row, measure_and_save(record, out, whole_frames, face)
 
 
 def _run(todo, out: Path, whole_frames: bool, jobs: int):
-    """todo: [(row, record, eyes)]; yields (row, error or DEFER or None) as clips finish."""
+    """todo: [(row, record, face)]; yields (row, error or DEFER or None) as clips finish."""
     if jobs == 1 or len(todo) <= 1:
         import cv2
 
         before = cv2.getNumThreads()
         cv2.setNumThreads(1)  # the same single-threaded flow as the workers: identical figures
         try:
-            for row, record, eyes in todo:
-                yield row, measure_and_save(record, out, whole_frames, eyes)
+            for row, record, face in todo:
+                yield row, measure_and_save(record, out, whole_frames, face)
         finally:
             cv2.setNumThreads(before)
         return
@@ -187,7 +197,7 @@ def _run(todo, out: Path, whole_frames: bool, jobs: int):
 
     with parallel_config(backend="loky", inner_max_num_threads=1):
         yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
-            delayed(_in_worker)(row, record, out, whole_frames, eyes) for row, record, eyes in todo)
+            delayed(_in_worker)(row, record, out, whole_frames, face) for row, record, face in todo)
 
 
 @contextmanager
@@ -241,10 +251,10 @@ def build_instruct(name: str, root, annotations=None, *, out, classes=None, fmt:
             errors[row] = str(err)
     todo = [(row, rec) for row, rec in enumerate(index.clips) if row not in errors and not _done(out, rec)]
     with _progress(progress, len(todo), f"instruct {name}") as advance:
-        # pass 1: every clip, eyes detected; pass 2: the clips with none, eyes from the others (eye_priors)
+        # pass 1: every clip, its face found; pass 2: the crops with none, faces from the others (face_priors)
         for tasks in ([(row, rec, None) for row, rec in todo], None):
             if tasks is None:
-                priors = eye_priors(out, index.clips)
+                priors = face_priors(out, index.clips)
                 tasks = [(row, index.clips[row], _prior_for(index.clips[row], priors)) for row in sorted(deferred)]
             results = _run(tasks, out, index.whole_frames, jobs or _cpu_count())
             try:

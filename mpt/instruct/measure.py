@@ -1,11 +1,14 @@
 """One clip's motion, measured by ``mpt describe``'s kernel: the only module of ``mpt instruct`` that
 knows the describe and face-alignment APIs (so a change there is fixed here, in one place).
 
-Frames -> aligned 224 px face (whole-frame corpora: ``mpt.rawclip.align_face``, one transform found
-on the onset frame; cropped corpora: the dataset's crop resized, eyes detected on the onset frame as
-``mpt describe --face none`` does) -> ``mpt.describe.describe_clip_frames`` (DIS flow onset -> apex,
-robust head-motion removal, regions, AU rules) -> a ``Measurement``, plus the onset -> apex residual
-flow field for the flow image (``dis_flow`` and ``remove_head_motion`` of ``mpt_core.describe``).
+Frames -> aligned 224 px face -> ``mpt.describe.describe_clip_frames`` (DIS flow onset -> apex, robust
+head-motion removal, 18 regions placed from the onset frame's 68 landmarks, AU rules) -> a
+``Measurement``, plus the onset -> apex residual flow field for the flow image (``dis_flow`` and
+``remove_head_motion`` of ``mpt_core.describe``). Whole-frame corpora: one transform found on the onset
+frame from dlib's landmarks (``preprocess.face.align.align_clip``, as ``mpt preprocess`` aligns them).
+Dataset crops are used as they are, the face found as ``mpt describe --face none`` finds it: landmarks
+on the onset frame, else Haar's eyes; a crop with neither gets them from the caller (``build`` uses
+the median of the same subject's other clips).
 
 With a known apex only the frames the kernel reads are decoded: the onset, the frame after it (its
 noise floor), and the apex with its two neighbours, passed with their frame numbers. That gives the
@@ -38,7 +41,7 @@ class MeasureError(ValueError):
 
 
 class EyesNotFound(MeasureError):
-    """No eye pair detected in a cropped clip: the caller supplies eyes (``measure_clip(eyes=...)``)."""
+    """No face found in a cropped clip: the caller supplies one (``measure_clip(face=...)``)."""
 
 
 @dataclass(frozen=True)
@@ -100,45 +103,56 @@ def residual_flow(onset_rgb: np.ndarray, apex_rgb: np.ndarray, boxes) -> np.ndar
     return residual
 
 
-def detect_crop_eyes(frames: np.ndarray, where: str):
-    """Haar's eye pair in a dataset's face crop: on the onset frame, else on the last frame read."""
-    from mpt.describe import detected_eyes
+def find_crop_face(frames: np.ndarray, where: str):
+    """A dataset crop's face, as ``mpt describe --face none`` finds it: dlib's 68 landmarks on the onset
+    frame (else on the last frame read) -> ("landmarks", points, "landmarks"); else Haar's eye pair ->
+    ("eyes", eyes, "detected"); else None."""
+    from mpt.describe import detected_eyes, onset_landmarks
 
+    for frame in (frames[0], frames[-1]):
+        points = onset_landmarks(frame)
+        if points is not None:
+            return "landmarks", np.asarray(points, np.float64), "landmarks"
     for frame in (frames[0], frames[-1]):
         eyes = detected_eyes(frame, where=where)
         if eyes is not None:
-            return eyes
+            return "eyes", eyes, "detected"
     return None
 
 
-def fallback_eyes(frame: np.ndarray, where: str):
-    """Where Haar's face box usually has the eyes ("face box"); with no face, mpt's canonical places."""
+def fallback_face(frame: np.ndarray):
+    """With no face found anywhere in the corpus: mpt's canonical eye places."""
     from mpt.describe import canonical_eyes
-    from preprocess.face import BOX_EYES, FaceError, find_face
 
-    try:
-        x, y, w, h = find_face(frame, where=where).box
-    except FaceError:
-        return canonical_eyes(frame.shape[1], frame.shape[0]), "canonical"
-    (fl, gl), (fr, gr) = BOX_EYES
-    return ((x + fl * w, y + gl * h), (x + fr * w, y + gr * h)), "face box"
+    return "eyes", canonical_eyes(frame.shape[1], frame.shape[0]), "canonical"
+
+
+def align_whole_frames(frames: np.ndarray, *, fps: float, where: str):
+    """Whole video frames -> (224 crops, the crop's landmarks or eyes): one transform found on the onset
+    frame from dlib's landmarks, applied to every frame (what ``mpt preprocess --face auto`` does)."""
+    from preprocess.face.align import FaceOptions, align_clip
+
+    aligned = align_clip(frames, FaceOptions(method="auto"), size=SIZE, fps=fps, where=where, check=False)
+    points = aligned.transform.landmarks_in_crop(SIZE)
+    if points is not None and len(points) == 68:
+        return aligned.crops, ("landmarks", points, "landmarks")
+    return aligned.crops, ("eyes", aligned.transform.eyes_in_crop(SIZE), "aligned")
 
 
 # the measurement
 
 
 def measure_clip(paths, numbers, *, key: str, onset: int, apex: int, offset: int, whole_frames: bool,
-                 eyes=None) -> Measurement:
+                 fps: float = 30.0, face=None) -> Measurement:
     """Measure one clip: ``paths`` are its frames onset..offset with frame ``numbers``; ``apex`` -1 is
     unknown. ``whole_frames``: the frames are whole video frames (the face is found and aligned).
-    Cropped frames: the eyes are detected, else ``EyesNotFound``; ``eyes`` = (((x, y), (x, y)), source)
-    in 224 px skips the detection ("fallback": ``fallback_eyes``)."""
+    Cropped frames: the face is found (``find_crop_face``), else ``EyesNotFound``; ``face`` =
+    ("landmarks" | "eyes", points in 224 px, source) skips that, "fallback" uses ``fallback_face``."""
     from mpt.describe import describe_clip_frames
-    from mpt_core.describe import DescribeError, region_boxes
+    from mpt_core.describe import DescribeError, landmark_boxes, region_boxes
+    from mpt_core.regions import landmark_eyes
     from preprocess.face import FaceError
     from preprocess.frames import load_frames
-
-    from ..rawclip import align_face
 
     check_apex(key, onset, apex, offset)
     numbers = [int(n) for n in numbers]
@@ -152,24 +166,27 @@ def measure_clip(paths, numbers, *, key: str, onset: int, apex: int, offset: int
     where = f"clip {key}: onset frame {by_number[wanted[0]]}"
     try:
         if whole_frames:
-            frames, transform, _ = align_face(load_frames([by_number[n] for n in wanted], None), size=SIZE, where=where)
-            eyes, source = transform.eyes_in_crop(SIZE), "aligned"
+            frames, face = align_whole_frames(load_frames([by_number[n] for n in wanted], None), fps=fps, where=where)
         else:
             frames = load_frames([by_number[n] for n in wanted], SIZE)  # (N, 224, 224, 3) uint8
-            if eyes == "fallback":
-                eyes, source = fallback_eyes(frames[0], where)
-            elif eyes is not None:
-                eyes, source = eyes
-            else:
-                eyes, source = detect_crop_eyes(frames, where), "detected"
-                if eyes is None:
-                    raise EyesNotFound(f"clip {key}: no eye pair detected on frames {wanted[0]} and {wanted[-1]}")
-        d = describe_clip_frames(frames, eyes=eyes, apex_index=None if apex == -1 else wanted.index(apex),
+            if face == "fallback":
+                face = fallback_face(frames[0])
+            elif face is None:
+                face = find_crop_face(frames, where)
+                if face is None:
+                    raise EyesNotFound(f"clip {key}: no face found on frames {wanted[0]} and {wanted[-1]}")
+        kind, points, source = face
+        # rounded as the motion JSON stores them, so that the JSON alone reproduces the measurement
+        placed = ({"landmarks": np.round(np.asarray(points, np.float64), 2)} if kind == "landmarks"
+                  else {"eyes": tuple(tuple(round(float(v), 2) for v in p) for p in points)})
+        d = describe_clip_frames(frames, **placed, apex_index=None if apex == -1 else wanted.index(apex),
                                  numbers=wanted)
     except (DescribeError, FaceError) as err:
         raise MeasureError(f"clip {key}: {err}") from None
     apex_rgb = frames[wanted.index(d.apex)]
-    flow = residual_flow(frames[0], apex_rgb, region_boxes(eyes, SIZE))
+    boxes = landmark_boxes(placed["landmarks"]) if kind == "landmarks" else region_boxes(placed["eyes"], SIZE)
+    eyes = landmark_eyes(placed["landmarks"]) if kind == "landmarks" else placed["eyes"]
+    flow = residual_flow(frames[0], apex_rgb, boxes)
     out = d.to_dict()
     motion = {
         "onset": out["onset"], "apex": out["apex"], "offset": int(offset), "apex_chosen": d.apex_chosen,
@@ -177,4 +194,6 @@ def measure_clip(paths, numbers, *, key: str, onset: int, apex: int, offset: int
         "eyes": {"from": source, "points": [[round(float(v), 2) for v in p] for p in eyes]},
         "regions": out["regions"], "au_candidates": out["au_candidates"], "text": out["text"],
     }
+    if kind == "landmarks":
+        motion["landmarks"] = placed["landmarks"].tolist()
     return Measurement(frames[0], apex_rgb, flow, motion)
