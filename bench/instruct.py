@@ -8,7 +8,8 @@
    (reading the coding file, measuring, images, conversations, splits, statistics). Baseline in the same
    run, on the same clips: the straightforward way with mpt's own parts, one process: every frame of the
    clip decoded at 224 (``preprocess.frames.load_frames``), ``mpt.describe.describe_clip_frames`` with
-   the eyes detected on the onset frame and the annotated apex, and the onset and apex PNGs written.
+   the landmarks found on the onset frame (``landmarks="detect"``, as ``mpt describe --face none``) and
+   the annotated apex, and the onset and apex PNGs written.
 2. Grounding. For each synthetic seed (``mpt synth``, CASME II layout; the AU strings are the truth) and
    for the warped-photograph clips of ``bench/describe_eval.py`` (its generator, written as a CASME II
    layout corpus by ``write_photo_corpus``): the share of annotated AU families the measured motion
@@ -127,7 +128,7 @@ def baseline(index, out: Path) -> float:
     t0 = time.perf_counter()
     for i, rec in enumerate(index.clips):
         frames = load_frames(rec.frames, 224)
-        d = describe_clip_frames(frames, eyes="detect", apex_index=rec.apex - rec.onset)
+        d = describe_clip_frames(frames, landmarks="detect", apex_index=rec.apex - rec.onset)
         write_png(out / f"{i}-onset.png", frames[0])
         write_png(out / f"{i}-apex.png", frames[d.apex])
     return time.perf_counter() - t0
@@ -149,7 +150,7 @@ def speed(subjects: int, clips_per_subject: int, tmp: Path) -> None:
     c0 = time.process_time()
     base = baseline(index, tmp / "speed-baseline")
     base_cpu = time.process_time() - c0
-    print(f"| baseline: decode every frame + describe_clip_frames + 2 PNGs, 1 process | {base:.1f} | {n / base:.1f} | "
+    print(f"| baseline: decode every frame + describe_clip_frames(landmarks='detect') + 2 PNGs, 1 process | {base:.1f} | {n / base:.1f} | "
           f"1.0x | {1000 * base_cpu / n:.0f} | {2 * n / base_cpu:.1f} | 1.0x |")
     for jobs in (1, 2):
         out = tmp / f"speed-out-{jobs}"
