@@ -91,6 +91,16 @@ def corpus(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """2 subjects x 2 clips, for the bad-input cases."""
+    from preprocess.synth import generate_synthetic
+
+    root = tmp_path_factory.mktemp("instruct-tiny")
+    generate_synthetic(root, subjects=2, clips_per_subject=2, seed=1, jobs=1, progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
 def built(corpus, tmp_path_factory):
     root, _ = corpus
     out = tmp_path_factory.mktemp("instruct-out") / "out"
@@ -261,24 +271,24 @@ def test_unknown_corpus(tmp_path):
     assert "casme9" in line and "casme2" in line
 
 
-def test_folder_of_another_dataset_is_refused(built, corpus, tmp_path):
-    out, _ = built
-    copy = tmp_path / "other"
-    shutil.copytree(out, copy)
-    line = one_error_line(instruct("casme2", "--root", corpus[0], "--out", copy, "--classes", "happiness,surprise"))
-    assert str(copy) in line and "--overwrite" in line
-    result = instruct("casme2", "--root", corpus[0], "--out", copy, "--classes", "happiness,surprise", "--overwrite",
+def test_folder_of_another_dataset_is_refused(tiny, tmp_path):
+    out = tmp_path / "out"
+    first = instruct("casme2", "--root", tiny, "--out", out, "--no-progress")
+    assert first.exit_code == 0, first.output
+    line = one_error_line(instruct("casme2", "--root", tiny, "--out", out, "--classes", "others,disgust"))
+    assert str(out) in line and "--overwrite" in line
+    assert (out / "stats.json").is_file()  # the refused run left the folder as it was
+    result = instruct("casme2", "--root", tiny, "--out", out, "--classes", "others,disgust", "--overwrite",
                       "--no-progress")
     assert result.exit_code == 0, result.output
-    stats = json.loads((copy / "stats.json").read_text())
-    assert stats["classes"] == ["happiness", "surprise"]
-    assert {json.loads(p.read_text())["label"] for p in (copy / "motion").rglob("*.json")} <= {"happiness", "surprise"}
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["classes"] == ["others", "disgust"]
+    assert {json.loads(p.read_text())["label"] for p in (out / "motion").rglob("*.json")} <= {"others", "disgust"}
 
 
-def test_clip_without_frames_between_onset_and_apex(corpus, tmp_path):
-    root, _ = corpus
+def test_clip_without_frames_between_onset_and_apex(tiny, tmp_path):
     bad = tmp_path / "bad"
-    shutil.copytree(root, bad)
+    shutil.copytree(tiny, bad)
     coding = bad / "CASME2-coding-synth.xlsx"
     wb = openpyxl.load_workbook(coding)
     ws = wb.worksheets[0]
@@ -288,8 +298,9 @@ def test_clip_without_frames_between_onset_and_apex(corpus, tmp_path):
     wb.save(coding)
     line = one_error_line(instruct("casme2", "--root", bad, "--out", tmp_path / "o1", "--strict", "--no-progress"))
     assert key in line and "no frames between onset and apex" in line
+    assert not (tmp_path / "o1" / "stats.json").exists()
     result = instruct("casme2", "--root", bad, "--out", tmp_path / "o2", "--no-progress")
     assert result.exit_code == 0, result.output
     assert f"skipped {key}: " in result.stderr
     stats = json.loads((tmp_path / "o2" / "stats.json").read_text())
-    assert stats["clips"] == SUBJECTS * CLIPS - 1 and key in stats["skipped"][0]["clip"]
+    assert stats["clips"] == 3 and key in stats["skipped"][0]["clip"]

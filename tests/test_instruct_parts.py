@@ -90,6 +90,7 @@ def test_a_still_face():
     g = ground(motion({}), [])
     assert g.checks == () and g.motion_only == ()
     assert "No action units are annotated" in g.text and "No facial region moved 0.30 px" in g.text
+    assert "AU code (?) names no action unit" in ground(motion({}), parse_aus("?"), "?").text  # CASME II 2014
 
 
 # names from the data never leave the output folder

@@ -282,7 +282,7 @@ def build_instruct(name: str, root, annotations=None, *, out, classes=None, fmt:
         if row in errors:
             continue
         clip = json.loads(motion_file(out, rec.subject, rec.clip).read_text())
-        g = ground(clip["motion"], parse_aus(clip["aus"]))
+        g = ground(clip["motion"], parse_aus(clip["aus"]), clip["aus"])
         clips.append(clip)
         groundings.append(g)
         for turn in clip_turns(clip, g, list(index.classes), seed):

@@ -115,8 +115,9 @@ def coverage() -> dict[str, list[str]]:
 # the grounding
 
 
-def ground(motion: dict, aus: list[AnnotatedAU]) -> Grounding:
-    """Check the annotated ``aus`` against one clip's ``motion`` (``measure.Measurement.motion``)."""
+def ground(motion: dict, aus: list[AnnotatedAU], code: str = "") -> Grounding:
+    """Check the annotated ``aus`` (parsed from the annotation's AU ``code``) against one clip's
+    ``motion`` (``measure.Measurement.motion``)."""
     regions = motion["regions"]
     by_name = {r["name"]: r for r in regions}
     threshold = motion["threshold_px"]
@@ -161,7 +162,7 @@ def ground(motion: dict, aus: list[AnnotatedAU]) -> Grounding:
         motion_only.append((c["au"], au_name(number), join(motion_phrases([by_name[n] for n in names]))))
     other = motion_phrases([r for r in regions if r["name"] not in explained])
     return Grounding(tuple(checks), uncertain, tuple(motion_only), families,
-                     describe_grounding(checks, uncertain, motion_only, other, threshold, motion))
+                     describe_grounding(checks, uncertain, motion_only, other, threshold, motion, code))
 
 
 def where(check: AUCheck) -> str:
@@ -172,7 +173,7 @@ def sided(a: AnnotatedAU) -> str:
     return f", subject's {'left' if a.side == 'L' else 'right'} side" if a.side else ""
 
 
-def describe_grounding(checks, uncertain, motion_only, other, threshold, motion) -> str:
+def describe_grounding(checks, uncertain, motion_only, other, threshold, motion, code: str = "") -> str:
     sentences = []
     for c in checks:
         head = f"{c.au.label} ({c.name}{sided(c.au)})"
@@ -195,7 +196,8 @@ def describe_grounding(checks, uncertain, motion_only, other, threshold, motion)
         sentences.append(f"{names} appear{'s' if len(uncertain) == 1 else ''} only as an alternative or a reference "
                          "in the annotation and so are not annotated as present.")
     if not checks and not uncertain:
-        sentences.append("No action units are annotated for this clip.")
+        sentences.append(f"The annotation's AU code ({code.strip()}) names no action unit." if code.strip()
+                         else "No action units are annotated for this clip.")
     for label, name, evidence in motion_only:
         sentences.append(f"Relative to the head, {evidence}: motion consistent with {label} ({name}), which is not "
                          "annotated as present.")
