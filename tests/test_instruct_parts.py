@@ -221,3 +221,23 @@ def test_warped_photograph(tmp_path):
             unannotated = {int(n) for n in re.findall(r"\bAU(\d+)", sentence)} - truth[r["subject"], r["clip"]]
             assert not unannotated or "not annotated" in sentence, (r["id"], sentence)
     assert np.isfinite(stats["confirmed_fraction"])
+
+
+def test_turns_for_a_one_sided_au_and_a_merged_class():
+    from mpt.instruct.conversations import clip_turns
+
+    m = motion({"lip_corner_left": ("up and outward", 0.9)}, [("AU12", ("lip_corner_left",))])
+    clip = {"subject": "s1", "clip": "c1", "label": "positive", "emotion": "happiness", "motion": m}
+    turns = clip_turns(clip, ground(m, parse_aus("R12+L2")), ["negative", "positive", "surprise"], seed=0)
+    by = {}
+    for t in turns:
+        by.setdefault(t.template, []).append(t)
+    assert [t.answer for t in by["emotion"]] == ["happiness."] and by["class"][0].answer == "positive."
+    assert len(by["au_present"]) == len(by["au_absent"]) == 2
+    assert {t.tag for t in by["au_absent"]}.isdisjoint({"AU1", "AU2", "AU12"})  # nor AU1: AU2's family
+    side = {t.tag: t.answer for t in by["side"]}
+    assert side["AU12"].startswith("The subject's right side (coded R12).")
+    assert "moved 0.9 px there and 0.1 px on the other side" in side["AU12"]  # the image's left is the subject's right
+    assert by["region"][0].answer.startswith("The subject's right lip corner: it moved up and outward 0.9 px")
+    again = clip_turns(clip, ground(m, parse_aus("R12+L2")), ["negative", "positive", "surprise"], seed=0)
+    assert again == turns  # the seed alone decides the phrasings and the AUs asked

@@ -22,7 +22,7 @@ import numpy as np
 
 from .aus import AnnotatedAU, au_name
 from .grounding import Grounding, direction_words, family_of, stem_words, subject_side
-from .measure import au_catalogue, region_stem
+from .measure import AU_REGIONS, au_catalogue, region_stem
 
 TEMPLATES = ("describe", "class", "emotion", "au_present", "au_absent", "region", "side")
 IMAGES_NOTE = ("Image 1 is the onset frame and image 2 the apex frame of a facial micro-expression (aligned "
@@ -99,8 +99,6 @@ def _largest(motion: dict) -> str:
 def _side_answer(a: AnnotatedAU, motion: dict) -> str:
     side = "left" if a.side == "L" else "right"
     text = f"The subject's {side} side (coded {a.side}{a.number})."
-    from .measure import AU_REGIONS
-
     image = "_right" if a.side == "L" else "_left"  # the subject's left is the image's right
     other = "_left" if a.side == "L" else "_right"
     by_name = {r["name"]: r for r in motion["regions"]}
@@ -129,7 +127,7 @@ def clip_turns(clip: dict, grounding: Grounding, classes: list[str], seed: int) 
     if present:
         touched = {family_of(a.number) for a in (*[c.au for c in present], *grounding.uncertain)}
         mentioned = {c.au.number for c in present} | {a.number for a in grounding.uncertain}
-        families, names, _ = au_catalogue()
+        _, names, _ = au_catalogue()
         pool = sorted(n for n in names if n not in mentioned and family_of(n) not in touched)
         n = min(len(present), len(pool))
         chosen = sorted(rng.choice(len(present), n, replace=False).tolist()) if n < len(present) else range(n)
