@@ -205,6 +205,8 @@ def describe_grounding(checks, uncertain, motion_only, other, threshold, motion,
         sentences.append(f"Other motion relative to the head: {join(other)}.")
     if not any(r["direction"] != "still" for r in motion["regions"]):
         sentences.append(f"No facial region moved {threshold:.2f} px or more relative to the head.")
-    sentences.append(f"Motion is from the onset frame {motion['onset']} to the apex frame {motion['apex']}, in pixels "
-                     f"of the 224 x 224 aligned face; sides are the subject's.")
+    apex = (f"the apex frame {motion['apex']}" if motion.get("apex_chosen", "given") == "given" else
+            f"frame {motion['apex']}, taken as the apex (none is annotated: the frame of most motion energy)")
+    sentences.append(f"Motion is from the onset frame {motion['onset']} to {apex}, in pixels of the 224 x 224 "
+                     "aligned face; sides are the subject's.")
     return " ".join(s[0].upper() + s[1:] for s in sentences)
