@@ -123,7 +123,7 @@ def test_both_formats_validate_and_every_image_exists(built, corpus):
     jsonschema.validate(llava, LLAVA_SCHEMA)
     for m in messages:
         jsonschema.validate(m, MESSAGES_SCHEMA)
-    assert len(llava) == len(messages)
+    assert len(llava) == len(messages) == len({r["id"] for r in llava}) == len({m["id"] for m in messages})
     clips = {(r["subject"], r["clip"]) for r in llava}
     assert clips == set(corpus[1])  # every clip of the corpus, each with its subject and clip
     paths = {p for r in llava for p in r["image"]} | {p for m in messages for p in m["images"]}
