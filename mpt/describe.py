@@ -7,8 +7,10 @@ frame's landmarks) -> region motions, motion-based AU candidates, a paragraph.
 
 What places the regions:
 
-- ``face="auto"``: the onset frame's 68 landmarks, mapped into its stabilised crop. The head's
-  rigid motion is removed frame by frame before the flow, so moving heads and long clips work.
+- ``face="auto"``: the onset frame's 68 landmarks, mapped into its stabilised crop. Where the head
+  moves (its stable points more than ``STILL_HEAD_PX`` at 224 from the onset's), the head's rigid
+  motion is removed frame by frame before the flow, so moving heads and long clips work; a still
+  head keeps the onset's one transform (per-frame crops would only add resampling jitter).
 - ``face="haar"``: the method before landmarks: one transform from Haar's eyes for the clip, the
   regions placed from the eyes (``EYES`` proportions in ``mpt_core.regions``).
 - ``face="none"``: the frames are already a face crop, but not necessarily one made by ``mpt``:
@@ -35,6 +37,7 @@ from mpt_core.names import FACE_MODES
 from .rawclip import add_time, align_face, face_options, warn
 
 SIZE = 224  # the crop side: describe_motion measures every figure in pixels at 224
+STILL_HEAD_PX = 2.0  # a head moving less than this (px at 224) over the clip gets one transform, not one per frame
 
 
 class DescribeInputError(ValueError):
@@ -180,8 +183,14 @@ def describe_clip(clip, *, apex: int | None = None, face: str = "auto", landmark
             raise DescribeInputError(f"{clip.source}: apex {apex} comes after the face was lost (frame "
                                      f"{clip.numbers[len(numbers)]}); the clip ends at {numbers[-1]}")
         if aligned.track is not None:
-            points = aligned.track.landmarks_in_crop(0, SIZE)
+            track = aligned.track
+            points = track.landmarks_in_crop(0, SIZE)
             eyes, source = landmark_eyes(points), "landmarks"
+            if np.nanmax(track.head_motion_px(SIZE)[: len(numbers)]) < STILL_HEAD_PX:
+                # a still head: the onset's one transform (per-frame crops would add resampling jitter)
+                from preprocess.face.transform import warp_face
+
+                frames = np.stack([warp_face(f, track.matrices[0], SIZE) for f in clip.frames[: len(numbers)]])
         else:
             eyes, source = aligned.transform.eyes_in_crop(SIZE), "aligned"
     else:
