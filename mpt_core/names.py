@@ -31,3 +31,6 @@ VARIANTS = (
 
 # training precision: auto (bf16 autocast where the device computes bf16 natively, else fp32)
 PRECISIONS = ("auto", "fp32", "bf16")
+
+# what `mpt instruct` writes: LLaVA JSON, messages JSONL, or both
+INSTRUCT_FORMATS = ("llava", "messages", "both")
