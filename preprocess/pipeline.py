@@ -83,9 +83,10 @@ def build_cache_from_index(
     force: bool = False,
     progress: bool = True,
     identity: dict | None = None,
-    face: str = "none",
+    face: str | dict = "none",
 ) -> Path:
-    """Write (or reuse) the cache of an already read ``DatasetIndex``; returns its path."""
+    """Write (or reuse) the cache of an already read ``DatasetIndex``; returns its path. ``face`` is one
+    mode for every clip or {source corpus: mode} (a composite)."""
     identity = identity or input_identity(index, strict=strict)
     key = cache_key(settings, identity)
     final = cache_path(cache_dir, index.dataset, key)

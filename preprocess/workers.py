@@ -16,7 +16,7 @@ from mpt_core.clip import PreprocessSettings, clip_arrays
 
 from .frames import load_frames
 from .records import ClipRecord, DatasetError
-from .writer import save_shard
+from .writer import save_shard, source_of
 
 
 def process_clip(record: ClipRecord, settings: PreprocessSettings, timings: dict | None = None, *,
@@ -65,11 +65,16 @@ def _one_thread() -> None:
         _worker_ready = True
 
 
-def work(record: ClipRecord, settings: PreprocessSettings, shard: Path, face: str) -> tuple[str | None, dict]:
+def face_mode(face: str | dict, record: ClipRecord) -> str:
+    """One face mode for every clip, or one per source corpus (composites mix cropped and whole-frame parts)."""
+    return face if isinstance(face, str) else face[source_of(record)]
+
+
+def work(record: ClipRecord, settings: PreprocessSettings, shard: Path, face: str | dict) -> tuple[str | None, dict]:
     """Process one clip and save it as ``shard``; returns (error or None, stage seconds)."""
     timings: dict = {}
     try:
-        result = process_clip(record, settings, timings, face=face)
+        result = process_clip(record, settings, timings, face=face_mode(face, record))
     except DatasetError as err:
         return str(err), timings
     t0 = time.perf_counter()
