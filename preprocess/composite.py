@@ -173,6 +173,18 @@ def read_composite(parts: list[Part], class_map: str | ClassMap, *, strict: bool
     return DatasetIndex(COMPOSITE, cmap.classes, clips, skipped, warnings), own
 
 
+def part_table(index: DatasetIndex, names: list[str], class_map) -> str:
+    """What each part gives: clips, subjects and clips per class."""
+    name = class_map.name if isinstance(class_map, ClassMap) else class_map
+    lines = [f"composite of {', '.join(names)}; classes {', '.join(index.classes)} (class map {name}):"]
+    for part in names:
+        mine = [c for c in index.clips if c.subject.split("/", 1)[0] == part]
+        per = Counter(c.label for c in mine)
+        lines.append(f"  {part}: {len(mine)} clips, {len({c.subject for c in mine})} subjects ("
+                     + ", ".join(f"{c} {per[c]}" for c in index.classes) + ")")
+    return "\n".join(lines)
+
+
 def build_composite_cache(parts: list[Part], class_map: str, *, settings, cache_dir="cache", jobs=None,
                           strict: bool = False, force: bool = False, progress: bool = True,
                           face: str | None = None) -> Path:
@@ -186,6 +198,7 @@ def build_composite_cache(parts: list[Part], class_map: str, *, settings, cache_
     if face is not None and face not in FACE_MODES:
         raise ValueError(f"face mode {face!r}: choose one of {', '.join(FACE_MODES)}")
     index, own = read_composite(parts, class_map, strict=strict)
+    print(part_table(index, [p.name for p in parts], class_map), file=sys.stderr, flush=True)
     faces = {p.name: face or ("auto" if own[p.name].whole_frames else "none") for p in parts}
     identity = input_identity(index, strict=strict)
     identity["class_map"] = load_class_map(class_map).to_dict()
