@@ -54,6 +54,26 @@ REAL_COMMAND = (
 )
 
 
+def reproduce_command(cache, model, train, out) -> str:
+    """The ``mpt train`` command that trains the demo's run again from its cache (same folds, same numbers)."""
+    from mpt_core.model import ModelSettings
+    from train.settings import TrainSettings
+
+    args = ["mpt train", f"--cache {cache}", f"--out {out}", "--fold all"]
+    model_defaults, train_defaults = ModelSettings(), TrainSettings()
+    for name in ("variant", "backbone", "depth", "img_size", "motion_size", "prompts", "reduction", "embed_channels"):
+        if getattr(model, name) != getattr(model_defaults, name) or name in ("variant", "backbone"):
+            args.append(f"--{name.replace('_', '-')} {getattr(model, name)}")
+    for name in ("epochs", "batch_size", "lr", "seed", "device", "precision", "memory_budget_gb"):
+        if getattr(train, name) != getattr(train_defaults, name) or name in ("epochs", "seed", "precision"):
+            args.append(f"--{name.replace('_', '-')} {getattr(train, name):g}" if name == "lr"
+                        else f"--{name.replace('_', '-')} {getattr(train, name)}")
+    args.append("--fold-batch " + ("auto" if train.fold_batch == 0 else str(train.fold_batch)))
+    if not train.flip:
+        args.append("--no-flip")
+    return " ".join(args)
+
+
 def run_demo(out="runs/demo", *, progress: bool = True) -> Path:
     """Run the demo into ``out`` (data/, cache/, run/); returns the run folder."""
     from mpt_core.clip import PreprocessSettings
@@ -110,6 +130,8 @@ def run_demo(out="runs/demo", *, progress: bool = True) -> Path:
         f"report: {run / 'summary.md'}, {run / 'confusion.png'}, {run / 'curves.png'}, {run / 'results.json'}\n"
         f"explained: {', '.join(str(p) for p in explained.clip_figures)}\n"
         f"  and {explained.by_class}, {explained.tsne} (mpt explain {run} explains every clip)\n"
+        f"\nThe same training again, from the demo's cache (the same fold records):\n"
+        f"  {reproduce_command(cache, ms, ts, out / 'run-again')}\n"
         f"\nWith real data and pretrained ViT-B/16 weights (ImageNet-21k, a local file):\n  {REAL_COMMAND}",
         flush=True,
     )

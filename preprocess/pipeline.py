@@ -93,7 +93,9 @@ def build_cache_from_index(
     final.parent.mkdir(parents=True, exist_ok=True)
     (final.parent / ".locks").mkdir(exist_ok=True)
     with process_lock(final.parent / ".locks" / f"{final.name}.lock") as lock:
-        if not lock.acquire_or_wait():
+        if not lock.try_acquire():
+            _log(f"waiting for {lock.owner()}, which is building {final}")
+            lock.acquire_or_wait()
             _log(f"waited for another mpt preprocess that was building {final}")
         if final.exists() and not force:
             try:

@@ -1,10 +1,6 @@
 """Crash safety: an interrupted run (injected crash, real SIGKILL) resumes and gives the clean run's arrays."""
 
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +11,7 @@ from preprocess.pipeline import build_cache_from_index
 from preprocess.settings import PreprocessSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
+from halting import run_until_halted, script  # noqa: E402
 from test_cache_pipeline import SMALL, index_from_dir, read_arrays, write_dataset  # noqa: E402
 
 
@@ -60,36 +57,25 @@ def test_resume_after_an_injected_crash(tmp_path, monkeypatch):
     assert_same(clean, resumed)
 
 
-SCRIPT = """
-import sys
-sys.path.insert(0, {tests!r})
+SCRIPT_BODY = """
 from test_cache_pipeline import index_from_dir
 from preprocess.pipeline import build_cache_from_index
 from preprocess.settings import PreprocessSettings
 index = index_from_dir({data!r})
 build_cache_from_index(index, settings=PreprocessSettings(), cache_dir={out!r}, jobs=1, progress=False)
 """
+HALT_AFTER_TWO_SHARDS = "from preprocess import workers\nhalt_after(workers, 'save_shard', lambda n, *a, **k: n == 2)"
 
 
 def test_resume_after_sigkill(tmp_path, monkeypatch):
     clips = tuple((1 + i % 3, 40) for i in range(16))
     data = write_dataset(tmp_path / "data", clips=clips)
     out = tmp_path / "run"
-    script = SCRIPT.format(tests=str(Path(__file__).parent), data=str(data), out=str(out))
-    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if len(list(out.glob("*.parts/*.npy"))) >= 2:
-            break
-        time.sleep(0.005)
-    assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read().decode()[-2000:]}"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.stderr.close()
+    run_until_halted(script(HALT_AFTER_TWO_SHARDS, SCRIPT_BODY.format(data=str(data), out=str(out))), tmp_path)
     finals = [p for p in out.glob("*.h5") if not p.name.endswith(".partial.h5")]
     assert not finals, "a killed run left a file under the final name"
     done = len(list(out.glob("*.parts/*.npy")))
-    assert 2 <= done < len(clips)
+    assert done == 2
 
     calls = counting(monkeypatch)
     settings = PreprocessSettings()
@@ -115,17 +101,11 @@ def test_cli_resume_after_sigkill(tmp_path):
     args = ["preprocess", "casme2", "--root", str(root), "--annotations", str(root / "CASME2-coding-test.xlsx"),
             "--jobs", "1", "--no-progress"]  # fmt: skip
     out = tmp_path / "run"
-    cmd = [sys.executable, "-c", "from mpt.cli import main; main()", *args, "--cache-dir", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None and len(list(out.glob("*.parts/*.npy"))) < 2:
-        time.sleep(0.005)
-    assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read().decode()[-2000:]}"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.stderr.close()
+    argv = ["mpt", *args, "--cache-dir", str(out)]
+    run_until_halted(script(HALT_AFTER_TWO_SHARDS, f"sys.argv = {argv!r}\nfrom mpt.cli import main\nmain()"), tmp_path)
     assert not [p for p in out.glob("*.h5") if not p.name.endswith(".partial.h5")]
     done = len(list(out.glob("*.parts/*.npy")))
+    assert done == 2
 
     runner = CliRunner()
     resumed = runner.invoke(app, [*args, "--cache-dir", str(out)])

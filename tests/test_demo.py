@@ -1,4 +1,7 @@
 import json
+import shlex
+
+from typer.testing import CliRunner
 
 from mpt import demo
 
@@ -23,3 +26,16 @@ def test_demo_pipeline_end_to_end_at_toy_size(tmp_path, monkeypatch, capsys):
     assert (run / "explain" / "gradcam_by_class.png").is_file() and (run / "explain" / "tsne.png").is_file()
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["img_size"] // 16 >= 4  # a patch grid of at least 4 x 4 for Grad-CAM
+
+    # the printed `mpt train` command trains the same run again from the demo's cache
+    line = next(ln.strip() for ln in out.splitlines() if ln.strip().startswith("mpt train --cache"))
+    assert "--motion-size 16" in line and "--img-size 64" in line and "--depth 2" in line
+    from mpt.cli import app
+
+    again = CliRunner().invoke(app, shlex.split(line)[1:] + ["--no-progress"])
+    assert again.exit_code == 0, again.output
+    first, second = (sorted((r / "folds").glob("*.json")) for r in (run, tmp_path / "demo" / "run-again"))
+    assert [p.name for p in first] == [p.name for p in second] == ["sub01.json", "sub02.json"]
+    for a, b in zip(first, second):
+        a, b = json.loads(a.read_text()), json.loads(b.read_text())
+        assert a["predictions"] == b["predictions"] and a["probabilities"] == b["probabilities"]

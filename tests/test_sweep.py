@@ -2,15 +2,13 @@
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
+
+from halting import run_until_halted, script
 
 from mpt.cli import app
 
@@ -154,23 +152,16 @@ def test_killed_sweep_resumes_to_the_same_results(swept, tmp_path):
     spec, reference, _ = swept
     out = tmp_path / "out"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "mpt", "sweep", str(spec), "--out", str(out), "--no-progress"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    try:
-        while time.time() < deadline and proc.poll() is None:
-            runs = list((out / "runs").glob("*")) if (out / "runs").is_dir() else []
-            finished = [r for r in runs if (r / "results.json").is_file()]
-            started = [r for r in runs if (r / "config.json").is_file() and not (r / "results.json").is_file()]
-            if finished and started:
-                break
-            time.sleep(0.02)
-        assert proc.poll() is None, "the sweep ended before it could be killed"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    # stop at the second run's first partial checkpoint: one run finished, one started
+    halt = ("from train.runs import RunFolder\nseen = []\n"
+            "def second_run(n, run, *a):\n    seen.append(run.path) if run.path not in seen else None\n"
+            "    return len(seen) == 2\nhalt_after(RunFolder, 'save_partial', second_run)")
+    argv = ["mpt", "sweep", str(spec), "--out", str(out), "--no-progress"]
+    run_until_halted(script(halt, f"sys.argv = {argv!r}\nfrom mpt.cli import main\nmain()"), tmp_path, env=env)
+    runs = list((out / "runs").glob("*"))
+    finished = [r for r in runs if (r / "results.json").is_file()]
+    started = [r for r in runs if (r / "config.json").is_file() and not (r / "results.json").is_file()]
+    assert len(finished) == 1 and len(started) == 1, runs
     finished_at = {r.name: (r / "results.json").stat().st_mtime_ns for r in finished}
     plan = plan_sweep(load_spec(spec), out)
     assert sum(r.state == "resume" for r in plan.runs.values()) >= 1

@@ -2,14 +2,10 @@
 SIGKILL mid-batch, and bf16 training works. Tiny backbone, tiny learnable cache."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
+from halting import run_until_halted, script
 from test_train_helpers import write_cache
 
 from mpt_core.model import ModelSettings
@@ -82,22 +78,15 @@ def test_sigkill_mid_fold_batch_then_resume(cache, tmp_path):
     full = run_loso(cache, train_settings=_ts(epochs=3, fold_batch=4), model_settings=_model(), out=tmp_path / "full",
                     progress=False)
     out = tmp_path / "k"
-    code = (
-        "import sys; sys.path.insert(0, 'tests')\n"
+    body = (
         "from test_train_foldbatch_loop import _model, _ts\nfrom train.loop import run_loso\n"
         f"run_loso({str(cache)!r}, train_settings=_ts(epochs=3, fold_batch=4), model_settings=_model(),"
         f" out={str(out)!r}, progress=False)\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=os.path.dirname(os.path.dirname(__file__)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    # kill once every fold of the batch has saved epoch 1 (mid-batch: no fold is finished)
-    while proc.poll() is None and time.time() < deadline:
-        if len(list((out / "folds").glob("*.partial.pt"))) == 4:
-            break
-        time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL, proc.stderr.read()
+    # stop once every fold of the batch has saved epoch 1 (mid-batch: no fold is finished)
+    halt = "from train.runs import RunFolder\nhalt_after(RunFolder, 'save_partial', lambda n, *a: n == 4)"
+    run_until_halted(script(halt, body), tmp_path)
+    assert len(list((out / "folds").glob("*.partial.pt"))) == 4
     assert not list((out / "folds").glob("*.json"))
     run = run_loso(cache, train_settings=_ts(epochs=3, fold_batch=4), model_settings=_model(), out=out, resume=True,
                    progress=False)

@@ -109,8 +109,8 @@ def test_resume_after_kill_gives_identical_metrics(full_run, cache, tmp_path, mo
     with pytest.raises(FileExistsError, match="--resume"):
         run_loso(cache, train_settings=TS, model_settings=_model(), out=tmp_path / "r", progress=False)
     trained = []
-    real_fold = loop.train_fold
-    monkeypatch.setattr(loop, "train_fold", lambda fold, *a, **k: trained.append(fold.subject) or real_fold(fold, *a, **k))
+    real_group = loop.train_group
+    monkeypatch.setattr(loop, "train_group", lambda folds, *a, **k: trained.extend(f.subject for f in folds) or real_group(folds, *a, **k))
     run = run_loso(cache, train_settings=TS, model_settings=_model(), out=tmp_path / "r", resume=True, progress=False)
     assert trained == ["sub02"]  # the finished fold is not recomputed
     assert (tmp_path / "r/folds/sub01.json").stat().st_mtime_ns == done_before
@@ -188,24 +188,17 @@ def test_cli_train_one_fold_by_subject(cache, tmp_path):
 
 
 def test_resume_after_sigkill_of_a_real_process(full_run, cache, tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
+    from halting import run_until_halted, script
 
     out = tmp_path / "k"
-    code = (
+    body = (
         "from mpt_core.model import ModelSettings\nfrom train.loop import run_loso\nfrom train.settings import TrainSettings\n"
         f"run_loso({str(cache)!r}, train_settings=TrainSettings(epochs=3, batch_size=4, device='cpu'), progress=False,"
         f" model_settings=ModelSettings(backbone='vit_tiny_patch16_224', depth=1, img_size=32), out={str(out)!r})\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while not (out / "folds/sub02.partial.pt").exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)  # mid-way through fold 2
-    assert proc.wait() == -signal.SIGKILL, "the run finished before it could be killed"
+    halt = "from train.runs import RunFolder\nhalt_after(RunFolder, 'save_partial', lambda n, run, name, state: name == 'sub02')"
+    run_until_halted(script(halt, body), tmp_path)  # killed mid-way through fold 2, after its first epoch
+    assert (out / "folds/sub02.partial.pt").is_file() and not (out / "folds/sub02.json").exists()
     assert not (out / "results.json").exists()
     run = run_loso(cache, train_settings=TS, model_settings=_model(), out=out, resume=True, progress=False)
     assert _metrics(run) == _metrics(full_run)

@@ -16,7 +16,6 @@ import math
 import os
 import shutil
 import time
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,10 +25,12 @@ import torch
 from mpt_core.device import resolve_device
 
 from .data import ClipSource, random_hflip
+from .foldbatch import supports_fold_batch
 from .folds import Fold, loso_folds, select_folds
 from .runs import FINAL, RunFolder, make_config, rng_state, set_rng_state
 from .settings import TrainSettings
-from .step import predict, resolve_precision, train_step
+from .step import predict, resolve_precision
+from .trainers import FoldBatch, OneFold, auto_fold_batch
 
 
 class NonFiniteLoss(RuntimeError):
@@ -37,24 +38,6 @@ class NonFiniteLoss(RuntimeError):
 
 
 # helpers
-
-def load_trainable(model: torch.nn.Module, state: dict, where: Path) -> None:
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-    if unexpected or trainable & set(missing):
-        raise ValueError(f"{where}: does not match the model (unexpected {unexpected[:5]}, "
-                         f"missing trainable {sorted(trainable & set(missing))[:5]})")
-
-
-def build_fold_model(model_settings, weights, seed: int, device: torch.device):
-    """The fold's fresh model: its trainable parts drawn from ``seed``, the frozen backbone shared."""
-    from mpt_core.model import build_model
-
-    torch.manual_seed(seed)
-    with warnings.catch_warnings():  # run_loso says once that the backbone is random
-        warnings.filterwarnings("ignore", message="no weights file given")
-        return build_model(model_settings, weights=weights).to(device)
-
 
 def final_fold(n_clips: int, n_folds: int) -> Fold:
     """The final model's "fold": every clip trains, none is held out; seeded after the LOSO folds."""
@@ -99,62 +82,87 @@ def non_finite(fold: Fold, n_folds: int, loss: float, epoch: int, step: int, ste
                          f"{epoch * steps_per_epoch + step + 1}); try a lower --lr")
 
 
-# one fold
+# the loop: one group of folds (one fold is a group of one)
 
-def train_fold(fold: Fold, source: ClipSource, *, settings: TrainSettings, model_settings, weights,
-               device: torch.device, run: RunFolder, n_folds: int, progress: bool = True) -> dict:
-    """Train one fold (resuming from its partial checkpoint if there is one) and evaluate it."""
-    from mpt_core.model import parameter_counts, trainable_state_dict
+def train_group(folds: list[Fold], source: ClipSource, *, settings: TrainSettings, model_settings, weights,
+                device: torch.device, run: RunFolder, n_folds: int, start: int = 0,
+                progress: bool = True) -> list[dict]:
+    """Train ``folds`` together from epoch ``start`` (each resumes from its partial checkpoint, which
+    must be at ``start``), then evaluate each on its held-out subject; returns their records.
 
-    seed = settings.seed + fold.index
-    model = build_fold_model(model_settings, weights, seed, device)
-    gen = torch.Generator().manual_seed(seed)  # shuffling and flips
-    params = [p for p in model.parameters() if p.requires_grad]
-    counts = parameter_counts(model)
-    print(f"{_label(fold, n_folds)} train {len(fold.train)} clips, test "
-          f"{len(fold.test)} | trainable params: {counts['trainable']:,} || all params: {counts['total']:,} "
-          f"|| trainable%: {100 * counts['trainable'] / counts['total']:.4f}", flush=True)
-    optimizer = torch.optim.Adam(params, lr=settings.lr)
+    Each fold keeps its own seed (``seed + fold index``), shuffles, flips, steps per epoch, weights and
+    Adam state, whether it trains alone (``OneFold``) or with others over one shared frozen backbone
+    (``FoldBatch``: at step j fold f contributes its own j-th batch; a fold whose epoch has no batch
+    left takes no step). Folds resumed from different epochs are never grouped (``fold_groups``).
+    """
+    N = len(folds)
+    trainer = (OneFold if N == 1 else FoldBatch)(model_settings, weights, [settings.seed + f.index for f in folds],
+                                                 device, settings.lr)
+    gens = [torch.Generator().manual_seed(settings.seed + f.index) for f in folds]  # shuffles and flips
+    counts = trainer.counts
+    if N == 1:
+        print(f"{_label(folds[0], n_folds)} train {len(folds[0].train)} clips, test "
+              f"{len(folds[0].test)} | trainable params: {counts['trainable']:,} || all params: {counts['total']:,} "
+              f"|| trainable%: {100 * counts['trainable'] / counts['total']:.4f}", flush=True)
+    losses, seconds = [[] for _ in folds], [0.0] * N
+    for i, fold in enumerate(folds):
+        ck = run.load_partial(fold.name)
+        if ck is not None:
+            if ck["epoch"] != start:
+                raise ValueError(f"{run.partial_path(fold.name)}: at epoch {ck['epoch']}, the group resumes at {start}")
+            trainer.load(i, ck, run.partial_path(fold.name))
+            set_rng_state(ck["rng"], gens[i])
+            losses[i], seconds[i] = ck["losses"], ck["seconds"]
+    if N > 1:
+        print(f"folds {', '.join(f.subject for f in folds)} trained together (fold batch of {N}) | trainable params "
+              f"per fold: {counts['trainable']:,} || all params: {counts['total']:,}"
+              + (f" | resuming after epoch {start}" if start else ""), flush=True)
+    elif start:
+        print(f"  resuming {folds[0].subject} after epoch {start}", flush=True)
 
-    start, losses, seconds = 0, [], 0.0
-    ck = run.load_partial(fold.name)
-    if ck is not None:
-        load_trainable(model, ck["trainable"], run.partial_path(fold.name))
-        optimizer.load_state_dict(ck["optimizer"])
-        set_rng_state(ck["rng"], gen)
-        start, losses, seconds = ck["epoch"], ck["losses"], ck["seconds"]
-        print(f"  resuming {fold.subject} after epoch {start}", flush=True)
-
-    steps_per_epoch = math.ceil(len(fold.train) / settings.batch_size)
-    bar = Bar(f"fold {fold.subject}", settings.epochs * steps_per_epoch, start * steps_per_epoch, progress)
+    steps = [math.ceil(len(f.train) / settings.batch_size) for f in folds]
+    name = f"fold {folds[0].subject}" if N == 1 else f"folds {folds[0].subject}..{folds[-1].subject}"
+    bar = Bar(name, settings.epochs * max(steps), start * max(steps), progress)
     for epoch in range(start, settings.epochs):
         t0 = time.perf_counter()
-        order = fold.train[torch.randperm(len(fold.train), generator=gen).numpy()]
-        total, seen = 0.0, 0
-        for step, b in enumerate(source.batches(order, settings.batch_size)):
-            image, motion = b.image, b.motion
-            if settings.flip:
-                image, motion, _ = random_hflip(image, motion, gen)
-            loss = train_step(model, optimizer, image, motion, b.label, settings.precision).item()
-            if not math.isfinite(loss):
-                bar.close()
-                raise non_finite(fold, n_folds, loss, epoch, step, steps_per_epoch)
-            total += loss * len(b.rows)
-            seen += len(b.rows)
-            bar.advance(loss, seen / (time.perf_counter() - t0), epoch + 1, settings.epochs)
-        losses.append(total / seen)
-        seconds += time.perf_counter() - t0
-        run.save_partial(fold.name, {"epoch": epoch + 1, "trainable": trainable_state_dict(model),
-                                     "optimizer": optimizer.state_dict(), "rng": rng_state(gen),
-                                     "losses": losses, "seconds": seconds})
+        iters = [iter(source.batches(f.train[torch.randperm(len(f.train), generator=g).numpy()], settings.batch_size))
+                 for f, g in zip(folds, gens)]
+        totals, seen = [0.0] * N, [0] * N
+        for step in range(max(steps)):
+            images, motions, labels, rows = [None] * N, [None] * N, [None] * N, [0] * N
+            for i, it in enumerate(iters):
+                b = next(it, None) if step < steps[i] else None
+                if b is not None:
+                    images[i], motions[i], labels[i], rows[i] = b.image, b.motion, b.label, len(b.rows)
+                    if settings.flip:
+                        images[i], motions[i], _ = random_hflip(b.image, b.motion, gens[i])
+            loss = trainer.step(images, motions, labels, rows, settings.precision)
+            for i, n in enumerate(rows):
+                if n and not math.isfinite(loss[i]):
+                    bar.close()
+                    raise non_finite(folds[i], n_folds, loss[i], epoch, step, steps[i])
+                totals[i] += loss[i] * n
+                seen[i] += n
+            bar.advance(sum(loss[i] for i in range(N) if rows[i]) / max(1, sum(1 for n in rows if n)),
+                        sum(seen) / (time.perf_counter() - t0), epoch + 1, settings.epochs)
+        wall = time.perf_counter() - t0
+        for i, fold in enumerate(folds):
+            losses[i].append(totals[i] / seen[i])
+            seconds[i] += wall / N  # a group's wall time, shared
+            run.save_partial(fold.name, {"epoch": epoch + 1, **trainer.state(i), "rng": rng_state(gens[i]),
+                                         "losses": losses[i], "seconds": seconds[i]})
     bar.close()
 
-    probs, eval_seconds = evaluate_fold(model, fold, source, settings)
-    record = fold_record(fold, source, settings, probs=probs, losses=losses, seconds=seconds,
-                         eval_seconds=eval_seconds, counts=counts, fold_batch=1)
-    save_fold_weights(run, fold, model, settings, record)
-    run.finish(fold.name, record)  # written last: marks the fold as done
-    return record
+    records = []
+    for i, fold in enumerate(folds):
+        model = trainer.model(i)
+        probs, eval_seconds = evaluate_fold(model, fold, source, settings)
+        record = fold_record(fold, source, settings, probs=probs, losses=losses[i], seconds=seconds[i],
+                             eval_seconds=eval_seconds, counts=counts, fold_batch=N)
+        save_fold_weights(run, fold, model, settings, record)
+        run.finish(fold.name, record)  # written last: marks the fold as done
+        records.append(record)
+    return records
 
 
 def _label(fold: Fold, n_folds: int) -> str:
@@ -191,25 +199,21 @@ class Bar:
 def fold_groups(todo: list[Fold], run: RunFolder, settings: TrainSettings, model_settings,
                 device) -> list[tuple[int, list[Fold]]]:
     """The folds to train, in groups trained together (``--fold-batch``), each with the epoch it resumes
-    from: groups of up to N folds that resume from the same epoch; single folds (start read by
-    ``train_fold`` itself) when N is 1 or the variant trains the backbone."""
-    from .foldbatch import supports_fold_batch
-
+    from: groups of up to N folds that resume from the same epoch; groups of one when N is 1 or the
+    variant trains the backbone."""
     n = settings.fold_batch
     if n != 1 and not supports_fold_batch(model_settings.variant):
         print(f"variant {model_settings.variant} trains the backbone: folds cannot share it, so they are trained "
               "one by one (--fold-batch ignored)", flush=True)
         n = 1
     if n == 0:
-        from .loop_batched import auto_fold_batch
-
         n = auto_fold_batch(model_settings, settings.batch_size, len(todo), device)
         print(f"--fold-batch auto: {n} fold(s) at a time", flush=True)
-    if n == 1:
-        return [(0, [f]) for f in todo]
     by_start: dict[int, list[Fold]] = {}
     for f in todo:
         by_start.setdefault((run.load_partial(f.name) or {}).get("epoch", 0), []).append(f)
+    if n == 1:  # in the folds' own order, each from its own epoch
+        return [(next(s for s, g in by_start.items() if f in g), [f]) for f in todo]
     return [(start, group[i:i + n]) for start, group in sorted(by_start.items()) for i in range(0, len(group), n)]
 
 
@@ -268,14 +272,7 @@ def _train(run, source, train_settings, model_settings, weights, device, chosen,
             else:
                 todo.append(fold)
         for start, group in fold_groups(todo, run, train_settings, model_settings, device):
-            if len(group) == 1:
-                train_fold(group[0], source, settings=train_settings, model_settings=model_settings,
-                           weights=weights, device=device, run=run, n_folds=n_folds, progress=progress)
-            else:
-                from .loop_batched import train_fold_batch
-
-                train_fold_batch(group, source, settings=train_settings, model_settings=model_settings,
-                                 weights=weights, device=device, run=run, n_folds=n_folds, start=start,
-                                 progress=progress)
+            train_group(group, source, settings=train_settings, model_settings=model_settings, weights=weights,
+                        device=device, run=run, n_folds=n_folds, start=start, progress=progress)
     finally:
         torch.use_deterministic_algorithms(was_deterministic)

@@ -50,6 +50,12 @@ def train(
                                            help="Load the cache onto the device if it fits, else stream it."),
     img_size: int = typer.Option(224, "--img-size", min=16, help="Backbone input size (inputs are resized on the device)."),
     depth: Optional[int] = typer.Option(None, "--depth", min=1, help="Override the backbone depth (tiny backbones)."),
+    motion_size: Optional[int] = typer.Option(None, "--motion-size", min=16, help="Size of the motion frames at the "
+                                              "prompt generator (default: --img-size, as METHOD.md has it)."),
+    prompts: int = typer.Option(5, "--prompts", min=1, help="K, the number of motion prompt tokens."),
+    reduction: int = typer.Option(8, "--reduction", min=1, help="r, the adapters' bottleneck reduction (D / r)."),
+    embed_channels: int = typer.Option(128, "--embed-channels", min=1,
+                                       help="C, the channels of the prompt generator's frame embedding."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar per fold."),
 ) -> None:
     """Leave-one-subject-out training and evaluation of a preprocessed cache."""
@@ -66,7 +72,8 @@ def train(
     out = out or Path("runs") / f"{cache.stem}-{variant}"
     ts = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, flip=not no_flip,
                        memory_budget_gb=memory_budget_gb, precision=precision, fold_batch=n_fold_batch)
-    ms = ModelSettings(variant=variant, backbone=backbone, img_size=img_size, depth=depth)
+    ms = ModelSettings(variant=variant, backbone=backbone, img_size=img_size, depth=depth, motion_size=motion_size,
+                       prompts=prompts, reduction=reduction, embed_channels=embed_channels)
     run = run_loso(cache, train_settings=ts, model_settings=ms, out=out, folds=fold, weights=weights,
                    resume=resume, progress=progress, final=final, final_only=final_only)
     if final_only:
