@@ -24,3 +24,10 @@ VARIANTS = (
 
 # training precision: auto (bf16 autocast where the device computes bf16 natively, else fp32)
 PRECISIONS = ("auto", "fp32", "bf16")
+
+# evaluation protocols of `mpt train`: leave one subject out, leave one dataset (composite part) out, train on
+# one cache and test on another
+PROTOCOLS = ("loso", "lodo", "cross")
+
+# what `mpt train` learns: the cache's emotion classes, or multi-label Action Unit detection
+TASKS = ("emotion", "au")

@@ -71,8 +71,9 @@ def roc_auc(truth: np.ndarray, scores: np.ndarray) -> float | None:
 
 
 def au_metrics(labels, probs, names, train_positives: dict[str, int]) -> dict:
-    """``per_au``, ``mean_f1``, ``excluded`` and the two baselines, from pooled (N, A) labels (-1 masked)
-    and probabilities; ``train_positives`` is, per AU, the fewest training positives of any fold."""
+    """``per_au``, ``mean_f1``, ``excluded`` and the baselines, from pooled (N, A) labels (-1 masked) and
+    probabilities; ``train_positives`` is, per AU, the most training positives any fold had (0: no
+    training clip shows the AU, so it is excluded from the mean)."""
     labels, probs = np.asarray(labels, np.float64), np.asarray(probs, np.float64)
     per_au, counted, excluded = {}, [], []
     prior_f1, all_positive_f1 = [], []
