@@ -27,9 +27,20 @@ class GaussianTokenizer(nn.Module):
         self.proj = nn.Linear(channels, dim)          # eq. 12
 
     def embed_frames(self, frames: torch.Tensor) -> torch.Tensor:
-        B, T = frames.shape[:2]
-        f = self.embed(frames.flatten(0, 1))  # (B*T, C, h, w), all frames in one call
-        return f.mean(dim=(2, 3)).view(B, T, -1)  # (B, T, C)
+        """frames (B, T, 3, H, W) -> f_t (B, T, C): the patchifying conv, then the mean over patches.
+
+        The conv has stride = kernel, so it is one linear map applied to every patch, and the mean of a
+        linear map over patches is the map of the mean patch: the mean patch is taken first (no weight
+        involved), then one (3 p p) -> C product per frame. Equal to ``embed(x).mean((2, 3))`` up to float
+        summation order, at 1 / (h w) of the cost; and when folds are trained together (each with its own
+        weights, ``train/foldbatch.py``) it is a batched matmul, not a grouped conv whose backward
+        costs 4x.
+        """
+        p = self.embed.kernel_size[0]
+        h, w = frames.shape[-2] // p, frames.shape[-1] // p  # a stride-p conv drops the remainder
+        patches = frames[..., : h * p, : w * p].unflatten(-2, (h, p)).unflatten(-1, (w, p))  # (B, T, 3, h, p, w, p)
+        mean_patch = patches.mean(dim=(3, 5)).flatten(2)  # (B, T, 3 p p)
+        return F.linear(mean_patch, self.embed.weight.flatten(1), self.embed.bias)  # (B, T, C)
 
     def gaussian_weights(self, f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Weights (B, K, T) summing to 1 over t, means (B, K) in [0, T-1], widths (B, K)."""
