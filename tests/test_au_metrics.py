@@ -42,3 +42,11 @@ def test_metrics_mask_uncertain_and_exclude_unlearnable():
     assert m["mean_f1"] == pytest.approx((m["per_au"]["AU1"]["f1"] + m["per_au"]["AU4"]["f1"]) / 2)
     assert m["baselines"]["all_negative"]["mean_f1"] == 0.0
     assert m["baselines"]["prior"]["mean_f1"] == pytest.approx((2 / 4 + 1 / 3) / 2)
+
+
+def test_positive_weights_per_au():
+    from train.au import positive_weights
+
+    targets = np.array([[1, 0, -1, 0], [0, 0, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]], np.float32)
+    # AU a: 1 positive, 3 negatives; b: 1 / 3; c: 2 / 1 (one uncertain); d: no positive -> 1
+    assert positive_weights(targets).tolist() == [3.0, 3.0, 0.5, 1.0]

@@ -5,6 +5,12 @@ alternative such as ``R6 or R12``; masked out of the loss and the metrics), read
 ``mpt_core.aus.parse_aus``. A clip whose string is not coded (``?``, empty) or cannot be read is
 left out of the task and listed, never guessed.
 
+Loss: binary cross-entropy per AU, masked where uncertain, with each AU's positive term weighted by
+its negatives/positives ratio among the fold's own training clips (``positive_weights``). AUs are
+rare (most show in 5-30 % of clips): unweighted, the loss is lowest near each AU's base rate and a
+model at threshold 0.5 predicts nearly every AU absent (on the synthetic composite of the README,
+10 epochs: mean F1 6.6 % unweighted, 20.4 % weighted).
+
 Metrics: a fixed threshold of 0.5 on the sigmoid (nothing is tuned on a test subject). Per AU, on
 the pooled test clips where the AU is known: F1 = 2TP / (2TP + FP + FN) (0 when it is 0/0, as
 scikit-learn's ``zero_division=0``), the ROC AUC where both classes occur (else None), and the number
@@ -49,6 +55,15 @@ def au_targets(au_strings, subjects, clips, aus=DEFAULT_AUS) -> AUTargets:
         usable[i] = True
         targets[i] = [code.target(a) for a in aus]
     return AUTargets(tuple(aus), targets, usable, problems)
+
+
+def positive_weights(targets: np.ndarray) -> np.ndarray:
+    """(A,) float32: per AU, negatives / positives among the known targets of the training clips, so the
+    rare positives weigh as much as the negatives in the loss (1 where an AU has no positive or negative).
+    Computed per fold from its training clips only."""
+    pos = (targets == 1).sum(0).astype(np.float32)
+    neg = (targets == 0).sum(0).astype(np.float32)
+    return np.where((pos > 0) & (neg > 0), neg / np.maximum(pos, 1), 1.0).astype(np.float32)
 
 
 def binary_f1(truth: np.ndarray, pred: np.ndarray) -> float:

@@ -263,7 +263,7 @@ def _check_same_frozen(a: nn.Module, b: nn.Module) -> None:
 
 def train_step_folds(stacked: StackedFolds, opt: FoldAdam, image: torch.Tensor, motion: torch.Tensor | None,
                      labels: torch.Tensor, counts: Sequence[int], *,
-                     autocast_dtype: torch.dtype | None = None) -> torch.Tensor:
+                     autocast_dtype: torch.dtype | None = None, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
     """One step of every fold with rows; returns the per-fold mean cross-entropy (F,), detached.
 
     image (F, B, 3, H, W), motion (F, B, T, 3, H, W), labels (F, B) (or AU targets (F, B, A)); fold f's first ``counts[f]``
@@ -278,7 +278,9 @@ def train_step_folds(stacked: StackedFolds, opt: FoldAdam, image: torch.Tensor, 
     stacked.train()
     with _autocast(image.device, autocast_dtype):
         logits = stacked(image, motion)  # (F, B, C)
-    ce = row_loss(logits.float().flatten(0, 1), labels.flatten(0, 1)).view(Fo, B)  # (F, B)
+    if pos_weight is not None:  # (F, A): each fold's own AU weights, for each of its rows
+        pos_weight = pos_weight[:, None].expand(Fo, B, pos_weight.shape[-1]).flatten(0, 1)  # (F * B, A)
+    ce = row_loss(logits.float().flatten(0, 1), labels.flatten(0, 1), pos_weight).view(Fo, B)  # (F, B)
     n = torch.tensor(counts).to(labels.device, non_blocking=True)  # (F,)
     real = torch.arange(B, device=labels.device)[None] < n[:, None]  # (F, B)
     loss = torch.where(real, ce, 0.0).sum(1) / n.clamp(min=1)  # (F,): each fold's mean over its own rows

@@ -26,7 +26,7 @@ from mpt_core.device import resolve_device
 
 from .data import ClipSource, random_hflip
 from .foldbatch import supports_fold_batch
-from .au import THRESHOLD
+from .au import THRESHOLD, positive_weights
 from .folds import Fold, select_folds
 from .protocols import plan_protocol, qualified_subjects
 from .runs import FINAL, RunFolder, make_config, rng_state, set_rng_state
@@ -142,6 +142,9 @@ def train_group(folds: list[Fold], source: ClipSource, *, settings: TrainSetting
     elif start:
         print(f"  resuming {folds[0].subject} after epoch {start}", flush=True)
 
+    pos_weights = None  # AU detection: each fold's AU weights from its own training clips
+    if source.multilabel:
+        pos_weights = [torch.from_numpy(positive_weights(source.labels[f.train])).to(device) for f in folds]
     steps = [math.ceil(len(f.train) / settings.batch_size) for f in folds]
     name = f"fold {folds[0].subject}" if N == 1 else f"folds {folds[0].subject}..{folds[-1].subject}"
     bar = Bar(name, settings.epochs * max(steps), start * max(steps), progress)
@@ -158,7 +161,7 @@ def train_group(folds: list[Fold], source: ClipSource, *, settings: TrainSetting
                     images[i], motions[i], labels[i], rows[i] = b.image, b.motion, b.label, len(b.rows)
                     if settings.flip:
                         images[i], motions[i], _ = random_hflip(b.image, b.motion, gens[i])
-            loss = trainer.step(images, motions, labels, rows, settings.precision)
+            loss = trainer.step(images, motions, labels, rows, settings.precision, pos_weights)
             for i, n in enumerate(rows):
                 if n and not math.isfinite(loss[i]):
                     bar.close()

@@ -20,6 +20,8 @@ from mpt_core.names import PROTOCOLS, TASKS
 
 from .folds import Fold
 
+AU_LOSS = "bce-positives-weighted"  # binary cross-entropy, each AU's positives weighted per fold (train/au.py)
+
 
 def part_of(subject: str) -> str | None:
     """The part of a composite's subject (``casme2/sub01`` -> ``casme2``), None for a plain one."""
@@ -157,7 +159,7 @@ def plan_protocol(source, test_source=None, *, protocol: str = "loso", task: str
     if task == "au":
         aus = tuple(aus) if aus is not None else DEFAULT_AUS
         keep, classes, left_out = _au_plan(source, aus, notes)
-        config.update(aus=list(classes), au_left_out=left_out)
+        config.update(aus=list(classes), au_left_out=left_out, au_loss=AU_LOSS)
         never = [a for a, n in zip(classes, (source.labels[keep] == 1).sum(0)) if n == 0]
         if never:
             notes.append(f"warning: no training clip shows {', '.join(never)}: cannot be learnt; left out of mean_f1 "

@@ -32,7 +32,8 @@ RESUMABLE_CHANGES = {"device", "memory_budget_gb", "chunk_clips", "prefetch", "f
 FINAL = "final"
 # What a run's config.json says it evaluates, beyond the cache and the settings (defaults: runs made before
 # these existed); a resume must not change them.
-RUN_DEFINING = {"protocol": "loso", "task": "emotion", "test_cache_key": None, "class_map": None}
+RUN_DEFINING = {"protocol": "loso", "task": "emotion", "test_cache_key": None, "class_map": None, "aus": None,
+                "au_loss": None}
 
 
 class RunBusy(FileExistsError):
