@@ -135,3 +135,9 @@ def test_fold_batched_training_equals_the_per_fold_loop(au_run, tmp_path):
         assert r["fold_batch"] == 1 and batched[r["subject"]]["fold_batch"] == 3
         assert np.allclose(r["probabilities"], batched[r["subject"]]["probabilities"], atol=1e-4)
         assert r["predictions"] == batched[r["subject"]]["predictions"]
+
+
+def test_explain_refuses_an_au_run(au_run):
+    root, _, _ = au_run
+    result = runner.invoke(app, ["explain", str(root / "run")])
+    assert result.exit_code == 1 and "mpt explain reads leave-one-subject-out emotion runs" in result.stderr
