@@ -264,9 +264,10 @@ def _check_same_frozen(a: nn.Module, b: nn.Module) -> None:
 def train_step_folds(stacked: StackedFolds, opt: FoldAdam, image: torch.Tensor, motion: torch.Tensor | None,
                      labels: torch.Tensor, counts: Sequence[int], *,
                      autocast_dtype: torch.dtype | None = None, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
-    """One step of every fold with rows; returns the per-fold mean cross-entropy (F,), detached.
+    """One step of every fold with rows; returns the per-fold mean loss (F,) (``step.row_loss``), detached.
 
-    image (F, B, 3, H, W), motion (F, B, T, 3, H, W), labels (F, B) (or AU targets (F, B, A)); fold f's first ``counts[f]``
+    image (F, B, 3, H, W), motion (F, B, T, 3, H, W), labels (F, B) (AU targets: (F, B, A), with
+    ``pos_weight`` (F, A)); fold f's first ``counts[f]``
     rows are real, the rest padding. A fold with no rows takes no step (its loss reads 0). If an
     active fold's loss is not finite, no fold is updated and the losses are returned, as
     ``train_step`` does: the caller knows which fold and step to name.

@@ -59,7 +59,8 @@ def au_summary_markdown(config: dict, res: dict, title: str) -> str:
     if res["au_left_out"]:
         lines.append(f"{res['au_left_out']} clip(s) left out: AU string not coded or not readable (config.json "
                      "lists them).")
-    lines += ["", "| AU | F1 (%) | AUC | positives | clips | training positives (fewest fold) |", "|---|---|---|---|---|---|"]
+    lines += ["", "| AU | F1 (%) | AUC | positives | clips | training positives (fewest fold) |",
+              "|---|---|---|---|---|---|"]
     for a, v in res["per_au"].items():
         auc = "-" if v["auc"] is None else f"{v['auc']:.3f}"
         mark = " (excluded)" if a in res["excluded"] else ""
