@@ -1,23 +1,27 @@
 """``mpt describe``: how the regions of a face moved in a raw clip, in numbers and in words.
 
-raw frames (onset..offset) -> face crop at 224 (one transform, found on the onset frame) ->
-``mpt_core.describe.describe_motion`` (dense optical flow from the onset to the apex, head motion
-removed, 18 regions placed from the eyes) -> region motions, motion-based AU candidates, a paragraph.
+raw frames (onset..offset) -> the face tracked and stabilised frame by frame at 224 (dlib's 68
+landmarks; ``preprocess.face.track``) -> ``mpt_core.describe.describe_motion`` (dense optical flow
+from the onset to the apex, the remaining head motion removed, 18 regions placed from the onset
+frame's landmarks) -> region motions, motion-based AU candidates, a paragraph.
 
-Where the eyes are, which places the regions:
+What places the regions:
 
-- ``face="auto"``: the crop puts the eyes at ``CANONICAL_EYES`` by construction, so the eyes are
-  the detected eyes mapped into the crop (``FaceTransform.eyes_in_crop``; where the eyes were not
-  found, the face box's usual eye places, with a warning from ``find_face``).
+- ``face="auto"``: the onset frame's 68 landmarks, mapped into its stabilised crop. Where the head
+  moves (its stable points more than ``STILL_HEAD_PX`` at 224 from the onset's), the head's rigid
+  motion is removed frame by frame before the flow, so moving heads and long clips work; a still
+  head keeps the onset's one transform (per-frame crops would only add resampling jitter).
+- ``face="haar"``: the method before landmarks: one transform from Haar's eyes for the clip, the
+  regions placed from the eyes (``EYES`` proportions in ``mpt_core.regions``).
 - ``face="none"``: the frames are already a face crop, but not necessarily one made by ``mpt``:
-  dataset crops (CASME II's ``Cropped``, SAMM's) are framed in their own way. So the eyes are
-  detected on the onset frame with the same Haar cascades; where no face or no plausible eye pair
-  is found, the canonical positions scaled to the frame are used, and the result says which
-  (``"eyes": {"from": "detected" | "canonical"}``). A wrong guess of a tenth of the inter-ocular
-  distance moves each region by about half its size, so detection is worth its ~50 ms.
+  dataset crops (CASME II's ``Cropped``, SAMM's) are framed in their own way. So the landmarks are
+  found on the onset frame (dlib); failing that, the eyes (Haar); failing that, the canonical
+  eye positions scaled to the frame. The result says which (``"eyes": {"from": "landmarks" |
+  "detected" | "canonical"}``).
 
+``--landmarks 5`` is refused: the 5-point model has no brows, lids or lips to place regions on.
 The AU candidates are motion-based: rules on the directions of region motions
-(``mpt_core.describe``), not a trained AU detector; the text and the CLI say so.
+(``mpt_core.au_rules``), not a trained AU detector; the text and the CLI say so.
 
 Every expected failure raises a ValueError subclass with one line: what, where, why.
 """
@@ -30,9 +34,10 @@ import numpy as np
 
 from mpt_core.names import FACE_MODES
 
-from .rawclip import add_time, align_face
+from .rawclip import add_time, align_face, face_options, warn
 
 SIZE = 224  # the crop side: describe_motion measures every figure in pixels at 224
+STILL_HEAD_PX = 2.0  # a head moving less than this (px at 224) over the clip gets one transform, not one per frame
 
 
 class DescribeInputError(ValueError):
@@ -51,6 +56,15 @@ def canonical_eyes(width: int, height: int) -> tuple[tuple[float, float], tuple[
     return (lx * width - 0.5, ly * height - 0.5), (rx * width - 0.5, ry * height - 0.5)
 
 
+def onset_landmarks(frame: np.ndarray) -> np.ndarray | None:
+    """dlib's 68 landmarks on one (H, W, 3) uint8 RGB frame, in its pixels, or None (no face)."""
+    from preprocess.face.detect import detect
+    from preprocess.face.landmarks import to_gray
+
+    found = detect(to_gray(frame))
+    return None if found is None else found.points
+
+
 def detected_eyes(frame: np.ndarray, *, where: str = "frame"):
     """The eyes Haar finds on one (H, W, 3) uint8 RGB face frame, in its pixels, or None when no face
     or no plausible eye pair is found (then the caller falls back to ``canonical_eyes``)."""
@@ -66,11 +80,14 @@ def detected_eyes(frame: np.ndarray, *, where: str = "frame"):
     return (float(lx), float(ly)), (float(rx), float(ry))
 
 
-def describe_clip_frames(frames, *, eyes=None, onset_index: int = 0, apex_index: int | None = None, numbers=None):
+def describe_clip_frames(frames, *, eyes=None, landmarks=None, onset_index: int = 0, apex_index: int | None = None,
+                         numbers=None):
     """``describe_motion`` on any aligned face frames (N, H, W, 3) uint8 RGB, e.g. a cache's T
     normalised frames; returns the kernel's ``Description`` (``.text``, ``.to_dict()``).
 
-    ``eyes``: None (the canonical positions of an ``mpt`` crop: right for caches built with face
+    ``landmarks``: the onset frame's (68, 2) landmarks in the frames' pixels (they place the
+    regions), or "detect" (dlib on the onset frame; else as ``eyes="detect"``). ``eyes`` (without
+    landmarks): None (the canonical positions of an ``mpt`` crop: right for caches built with face
     alignment), "detect" (Haar on the onset frame, else canonical: for dataset crops), or
     ((x, y), (x, y)) in the frames' pixels. On a cache's *magnified* frames the displacements are
     those of the magnified motion (larger than the face's own by up to about alpha), so there the
@@ -82,6 +99,15 @@ def describe_clip_frames(frames, *, eyes=None, onset_index: int = 0, apex_index:
     if frames.ndim != 4:
         raise DescribeInputError(f"frames {frames.shape}: expected (N, H, W, 3) uint8 RGB")
     h, w = frames.shape[1:3]
+    if isinstance(landmarks, str):
+        if landmarks != "detect":
+            raise DescribeInputError(f"landmarks {landmarks!r}: pass None, 'detect' or (68, 2) points")
+        landmarks = onset_landmarks(frames[onset_index])
+        if landmarks is None and eyes is None:
+            eyes = "detect"
+    if landmarks is not None:
+        return describe_motion(frames, landmarks=landmarks, onset_index=onset_index, apex_index=apex_index,
+                               numbers=numbers)
     if eyes is None:
         eyes = canonical_eyes(w, h)
     elif isinstance(eyes, str):
@@ -95,30 +121,53 @@ def describe_clip_frames(frames, *, eyes=None, onset_index: int = 0, apex_index:
 
 
 def describe(input, *, onset: int | None = None, apex: int | None = None, offset: int | None = None,
-             fps: float | None = None, face: str = "auto", timings: dict | None = None) -> dict:
+             fps: float | None = None, face: str = "auto", landmarks: str = "68", timings: dict | None = None) -> dict:
     """Region motion and motion-based AU candidates of one raw clip (a video file or a frame folder).
 
     ``onset``/``apex``/``offset``: frame numbers as in the file names (a video's 0-based indices);
     default onset and offset: the whole input; default apex: the frame of maximum motion energy
     relative to the onset (the text says so). ``fps``: default the video's; required for a folder
-    (it is reported, not used by the flow). ``face``: "auto" (find the face on the onset frame, level
-    and crop it at 224) or "none" (the frames are a face crop already). ``timings`` (if given)
-    accumulates seconds per stage: decode, face, describe.
+    (it is reported, and paces the tracking filter). ``face``: "auto" (track and stabilise the face
+    at 224, regions from the onset frame's landmarks), "haar" (one transform from Haar's eyes,
+    regions from the eyes) or "none" (the frames are a face crop already). ``landmarks``: "68"
+    ("5" is refused: no regions). A face lost part-way trims the clip (a warning says where).
+    ``timings`` (if given) accumulates seconds per stage: decode, face, describe.
 
     Returns ``{"input", "onset", "apex", "offset", "regions": [{"name", "dx", "dy", "magnitude",
     "direction"}], "au_candidates": [{"au", "evidence_px", "regions"}], "text"}`` plus ``"fps"``,
     ``"apex_chosen"`` ("given" or "max motion energy"), ``"threshold_px"`` (a region moved from
-    this magnitude), ``"face"`` ({"box": [x, y, w, h], "angle_deg"} or None) and ``"eyes"``
-    ({"from": "aligned" | "detected" | "canonical", "points": [[x, y], [x, y]]}, in the pixels of
-    the described frames). Pixel figures are at 224 x 224; dx right, dy down.
+    this magnitude), ``"face"`` ({"box": [x, y, w, h], "angle_deg", "aligner"} or None) and ``"eyes"``
+    ({"from": "landmarks" | "aligned" | "detected" | "canonical", "points": [[x, y], [x, y]]}, in
+    the pixels of the described frames). Pixel figures are at 224 x 224; dx right, dy down.
     """
     from preprocess.inputs import load_input
 
-    if face not in FACE_MODES:
-        raise DescribeInputError(f"face mode {face!r}: choose {' or '.join(FACE_MODES)}")
+    _check_face(face, landmarks)
     t0 = time.perf_counter()
     clip = load_input(input, onset=onset, offset=offset, fps=fps)  # frames (N, H, W, 3) uint8 RGB
-    t0 = add_time(timings, "decode", t0)
+    for warning in clip.warnings:
+        warn(warning)
+    add_time(timings, "decode", t0)
+    return {"input": str(input), **describe_clip(clip, apex=apex, face=face, landmarks=landmarks, timings=timings)}
+
+
+def _check_face(face: str, landmarks: str) -> None:
+    if face not in FACE_MODES:
+        raise DescribeInputError(f"face mode {face!r}: choose {' or '.join(FACE_MODES)}")
+    if landmarks == "5":
+        raise DescribeInputError("--landmarks 5: the 5-point model (eye corners and nose) places no regions; "
+                                 "mpt describe needs the 68 points (--landmarks 68)")
+
+
+def describe_clip(clip, *, apex: int | None = None, face: str = "auto", landmarks: str = "68",
+                  timings: dict | None = None) -> dict:
+    """``describe`` on a ``preprocess.inputs.ClipInput`` (frames already in memory); the same
+    result without ``"input"``."""
+    from mpt_core.regions import landmark_eyes
+
+    _check_face(face, landmarks)
+    options = face_options(face, landmarks, track=face == "auto")
+    t0 = time.perf_counter()
     apex_index = None
     if apex is not None:
         if apex not in clip.numbers:
@@ -127,21 +176,38 @@ def describe(input, *, onset: int | None = None, apex: int | None = None, offset
         apex_index = clip.numbers.index(apex)
         if apex_index == 0:
             raise DescribeInputError(f"{clip.source}: apex {apex} is the onset; the apex must come after it")
-    frames, box = clip.frames, None
-    if face == "auto":
-        frames, transform, box = align_face(frames, size=SIZE, where=f"{clip.source}: onset frame {clip.onset}")
-        eyes, source = transform.eyes_in_crop(SIZE), "aligned"
+    frames, box, numbers, points = clip.frames, None, clip.numbers, None
+    if face != "none":
+        frames, aligned, box, numbers = align_face(clip, size=SIZE, options=options)
+        if apex_index is not None and apex_index >= len(numbers):
+            raise DescribeInputError(f"{clip.source}: apex {apex} comes after the face was lost (frame "
+                                     f"{clip.numbers[len(numbers)]}); the clip ends at {numbers[-1]}")
+        if aligned.track is not None:
+            track = aligned.track
+            points = track.landmarks_in_crop(0, SIZE)
+            eyes, source = landmark_eyes(points), "landmarks"
+            if np.nanmax(track.head_motion_px(SIZE)[: len(numbers)]) < STILL_HEAD_PX:
+                # a still head: the onset's one transform (per-frame crops would add resampling jitter)
+                from preprocess.face.transform import warp_face
+
+                frames = np.stack([warp_face(f, track.matrices[0], SIZE) for f in clip.frames[: len(numbers)]])
+        else:
+            eyes, source = aligned.transform.eyes_in_crop(SIZE), "aligned"
     else:
         h, w = frames.shape[1:3]
-        eyes = detected_eyes(frames[0], where=f"{clip.source}: onset frame {clip.onset}")
-        source = "detected" if eyes is not None else "canonical"
-        eyes = eyes or canonical_eyes(w, h)
+        points = onset_landmarks(frames[0])
+        if points is not None:
+            eyes, source = landmark_eyes(points), "landmarks"
+        else:
+            eyes = detected_eyes(frames[0], where=f"{clip.source}: onset frame {clip.onset}")
+            source = "detected" if eyes is not None else "canonical"
+            eyes = eyes or canonical_eyes(w, h)
     t0 = add_time(timings, "face", t0)
-    d = describe_clip_frames(frames, eyes=eyes, apex_index=apex_index, numbers=clip.numbers)
+    d = describe_clip_frames(frames, eyes=eyes, landmarks=points, apex_index=apex_index, numbers=numbers)
     add_time(timings, "describe", t0)
     out = d.to_dict()
     return {
-        "input": str(input), "onset": out["onset"], "apex": out["apex"], "offset": out["offset"],
+        "onset": out["onset"], "apex": out["apex"], "offset": out["offset"],
         "regions": out["regions"], "au_candidates": out["au_candidates"], "text": out["text"],
         "fps": clip.fps, "apex_chosen": d.apex_chosen, "threshold_px": round(d.threshold_px, 3), "face": box,
         "eyes": {"from": source, "points": [[round(float(v), 2) for v in p] for p in eyes]},

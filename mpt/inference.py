@@ -1,6 +1,7 @@
 """``mpt predict``: apply a trained run to a user's raw clip (a video file or a folder of frames).
 
-raw frames (onset..offset) -> face crop (one transform, found on the onset frame) ->
+raw frames (onset..offset) -> face crop (one transform from the onset frame's landmarks, the face
+checked in every later frame; per-frame stabilisation with --track) ->
 ``clip_arrays`` with the run's own cache settings -> the run's model(s), in the run's precision ->
 class probabilities.
 
@@ -25,9 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mpt_core.names import FACE_MODES
-
-from .rawclip import add_time, align_face
+from .rawclip import add_time, align_face, face_options, warn
 
 FINAL, ENSEMBLE = "final", "ensemble"
 AU_THRESHOLD = 0.5  # train.au.THRESHOLD: an AU run's clip shows the AUs whose probability reaches it
@@ -191,50 +190,56 @@ def _save_crops(out: Path, stem: str, onset_crop: np.ndarray, arrays: dict) -> l
 
 
 def predict_clip(models: RunModels, path, *, onset=None, offset=None, fps=None, face: str = "auto",
-                 save_crops=None, crop_name: str | None = None, timings: dict | None = None) -> dict:
-    """One input -> its entry of ``predict``'s ``clips`` (face warnings go to stderr)."""
+                 landmarks: str = "68", track: bool = False, save_crops=None, crop_name: str | None = None,
+                 timings: dict | None = None) -> dict:
+    """One input -> its entry of ``predict``'s ``clips`` (face and input warnings go to stderr)."""
     from mpt_core.clip import clip_arrays, resize_frames
     from preprocess.inputs import load_input
 
-    if face not in FACE_MODES:
-        raise PredictError(f"face mode {face!r}: choose {' or '.join(FACE_MODES)}")
+    options = face_options(face, landmarks, track)
     t0 = time.perf_counter()
     clip = load_input(path, onset=onset, offset=offset, fps=fps)  # frames (N, H, W, 3) uint8 RGB
+    for warning in clip.warnings:
+        warn(warning)
     t0 = add_time(timings, "decode", t0)
     size = models.settings.size
     box = None
-    frames = clip.frames
-    if face == "auto":
-        frames, _, box = align_face(frames, size=size, where=f"{clip.source}: onset frame {clip.onset}")
+    frames, last = clip.frames, clip.offset
+    if face != "none":
+        frames, _, box, numbers = align_face(clip, size=size, options=options)
+        last = numbers[-1]
     t0 = add_time(timings, "face", t0)
     arrays = clip_arrays(frames, clip.fps, models.settings)  # rank (S, S, 3), motion (T, S, S, 3)
     t0 = add_time(timings, "preprocess", t0)
     probs = models.probabilities(arrays["rank"], arrays["motion"])  # (C,)
     t0 = add_time(timings, "model", t0)
     entry = {
-        "input": str(path), "onset": clip.onset, "offset": clip.offset, "fps": clip.fps,
+        "input": str(path), "onset": clip.onset, "offset": last, "fps": clip.fps,
         "frames": int(arrays["n_frames"]), "face": box,
         "probabilities": {c: float(p) for c, p in zip(models.classes, probs)},
         "prediction": ([c for c, p in zip(models.classes, probs) if p >= AU_THRESHOLD] if models.multilabel
                        else models.classes[int(np.argmax(probs))]),
     }
     if save_crops is not None:
-        onset_crop = frames[0] if face == "auto" else resize_frames(frames[:1], size)[0]
+        onset_crop = frames[0] if face != "none" else resize_frames(frames[:1], size)[0]
         entry["crops"] = _save_crops(Path(save_crops), crop_name or Path(path).stem, onset_crop, arrays)
         add_time(timings, "save", t0)
     return entry
 
 
 def predict(inputs, run, *, model: str | None = None, onset: int | None = None, offset: int | None = None,
-            fps: float | None = None, face: str = "auto", weights=None, device: str = "auto", save_crops=None,
-            timings: dict | None = None) -> dict:
+            fps: float | None = None, face: str = "auto", landmarks: str = "68", track: bool = False, weights=None,
+            device: str = "auto", save_crops=None, timings: dict | None = None) -> dict:
     """Class probabilities of each input (a video file or a folder of frames) under the run's model(s).
 
     ``inputs``: one path or a list. ``onset``/``offset``: frame numbers as in the file names (a
     video's 0-based indices), the same for every input; default the whole input. ``fps``: default
-    the video's rate; required for a frame folder. ``face``: "auto" (find the face on the onset
-    frame, crop and level it; the default, for videos and frame folders alike) or "none" (frames
-    already cropped to the face). ``model``: None (final if the run has it, else ensemble),
+    the video's rate; required for a frame folder. ``face``: "auto" (find the face and its
+    ``landmarks`` ("68" or "5") on the onset frame, crop and level it; the default, for videos and
+    frame folders alike), "haar" (the same from Haar's eyes) or "none" (frames already cropped to
+    the face). ``track``: stabilise every frame by its own landmarks (head motion). A face that
+    is lost part-way trims the clip (a warning names the frame and the clip's ``offset`` says where
+    it ended), and a truncated video says how many of its frames could not be decoded. ``model``: None (final if the run has it, else ensemble),
     "final", "ensemble" or a fold's subject. ``save_crops``: a folder for each input's aligned
     onset crop, strip of T motion frames and rank image (PNG). ``timings`` (if given) accumulates
     seconds per stage: load, decode, face, preprocess, model (and save).
@@ -247,14 +252,14 @@ def predict(inputs, run, *, model: str | None = None, onset: int | None = None, 
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     if not inputs:
         raise PredictError("no inputs: give one or more video files or frame folders")
-    if face not in FACE_MODES:
-        raise PredictError(f"face mode {face!r}: choose {' or '.join(FACE_MODES)}")
+    face_options(face, landmarks, track)  # a bad combination fails before the models load
     t0 = time.perf_counter()
     models = load_run_models(run, model=model, weights=weights, device=device)
     add_time(timings, "load", t0)
     names = _crop_names(inputs)
-    clips = [predict_clip(models, path, onset=onset, offset=offset, fps=fps, face=face, save_crops=save_crops,
-                          crop_name=name, timings=timings) for path, name in zip(inputs, names)]
+    clips = [predict_clip(models, path, onset=onset, offset=offset, fps=fps, face=face, landmarks=landmarks,
+                          track=track, save_crops=save_crops, crop_name=name, timings=timings)
+             for path, name in zip(inputs, names)]
     return {"run": str(models.run), "model": models.name, "members": list(models.members),
             "precision": models.precision, "device": str(models.device), "classes": list(models.classes),
             "task": "au" if models.multilabel else "emotion", "clips": clips}
@@ -277,7 +282,8 @@ def format_table(result: dict) -> str:
     for clip in result["clips"]:
         face = clip["face"]
         where = ("face: none (frames used as they are)" if face is None else
-                 f"face box (x, y, w, h) = ({', '.join(map(str, face['box']))}), roll {face['angle_deg']:.1f} deg")
+                 f"face box (x, y, w, h) = ({', '.join(map(str, face['box']))}), roll {face['angle_deg']:.1f} deg "
+                 f"({face['aligner']})")
         lines += ["", f"{clip['input']}: frames {clip['onset']}..{clip['offset']} ({clip['frames']} frames at "
                   f"{clip['fps']:g} fps), {where}", f"    {'AU' if au else 'class':<{width}}  probability"]
         for c, p in clip["probabilities"].items():

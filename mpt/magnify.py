@@ -1,6 +1,7 @@
 """``mpt magnify``: a video of a clip's face next to its Eulerian magnification, slowed down to watch.
 
-raw frames (onset..offset) -> face crop (one transform, found on the onset frame) ->
+raw frames (onset..offset) -> face crop (one transform from the onset frame's landmarks; per-frame
+stabilisation with --track) ->
 ``mpt_core.magnify.magnify`` on every frame at the input's real frame rate (METHOD 1.2: the same
 band-pass in Hz and the same alpha as the cache's motion frames) -> original | magnified, side by
 side and labelled -> an mp4 (OpenCV, mp4v) and optionally a GIF (Pillow).
@@ -21,9 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mpt_core.names import FACE_MODES
 
-from .rawclip import add_time, align_face
+from .rawclip import add_time, align_face, face_options, warn
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi")  # containers OpenCV writes mp4v into
 LABEL_TOP = "original"
@@ -47,20 +47,22 @@ def _label(image: np.ndarray, text: str) -> None:
     cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
 
 
-def _face_frames(frames: np.ndarray, face: str, size: int, where: str):
-    """(N, S, S', 3) uint8: the aligned crop at ``size`` (face auto), or the frames scaled to height
-    ``size`` keeping their aspect (face none; width even, as video encoders want)."""
+def _face_frames(clip, options, size: int):
+    """(N, S, S', 3) uint8: the aligned crop at ``size`` (face auto or haar; fewer frames where the
+    face was lost part-way), or the frames scaled to height ``size`` keeping their aspect (face none;
+    width even, as video encoders want); the face entry; the frame numbers kept."""
     import cv2
 
-    if face == "auto":
-        crops, _, box = align_face(frames, size=size, where=where)
-        return crops, box
+    if options.method != "none":
+        crops, _, box, numbers = align_face(clip, size=size, options=options)
+        return crops, box, numbers
+    frames = clip.frames
     h, w = frames.shape[1:3]
     width = max(2, 2 * round(w * size / h / 2))
     if (h, w) == (size, width):
-        return frames, None
+        return frames, None, clip.numbers
     interp = cv2.INTER_AREA if h > size else cv2.INTER_LINEAR
-    return np.stack([cv2.resize(f, (width, size), interpolation=interp) for f in frames]), None
+    return np.stack([cv2.resize(f, (width, size), interpolation=interp) for f in frames]), None, clip.numbers
 
 
 def side_by_side(original: np.ndarray, magnified: np.ndarray, *, alpha: float, numbers=None) -> np.ndarray:
@@ -123,15 +125,17 @@ def _check(path, *, alpha, levels, f_lo, f_hi, slow, size, gif):
 # the workflow
 
 
-def magnify_video(input, out, *, alpha: float = 20.0, face: str = "auto", onset: int | None = None,
+def magnify_video(input, out, *, alpha: float = 20.0, face: str = "auto", landmarks: str = "68",
+                  track: bool = False, onset: int | None = None,
                   offset: int | None = None, fps: float | None = None, levels: int = 4, f_lo: float = 0.4,
                   f_hi: float = 4.0, slow: float = 10.0, gif: bool = False, size: int = 224,
                   timings: dict | None = None) -> dict:
     """Write ``out`` (mp4v): the face of ``input`` (a video file or a frame folder, frames
     ``onset``..``offset``) and its magnification (``alpha``, ``levels``, band ``f_lo``..``f_hi`` Hz,
     filter order 1) side by side, played at ``max(1, fps / slow)`` frames per second; with ``gif``
-    also ``out`` with the suffix ``.gif``. ``face``: "auto" (align and crop at ``size``) or "none"
-    (frames already a face crop; scaled to height ``size``). ``timings`` (if given) accumulates
+    also ``out`` with the suffix ``.gif``. ``face``: "auto" (align from dlib's ``landmarks`` and crop
+    at ``size``; ``track``: every frame by its own landmarks), "haar" (align from Haar's eyes) or
+    "none" (frames already a face crop; scaled to height ``size``). ``timings`` (if given) accumulates
     seconds per stage: decode, face, magnify, write.
 
     Returns ``{"input", "video", "gif" (path or None), "frames", "fps", "playback_fps",
@@ -140,22 +144,23 @@ def magnify_video(input, out, *, alpha: float = 20.0, face: str = "auto", onset:
     from mpt_core.magnify import magnify
     from preprocess.inputs import load_input
 
-    if face not in FACE_MODES:
-        raise MagnifyError(f"face mode {face!r}: choose {' or '.join(FACE_MODES)}")
+    options = face_options(face, landmarks, track)
     _check(out, alpha=alpha, levels=levels, f_lo=f_lo, f_hi=f_hi, slow=slow, size=size, gif=gif)
     out = Path(out)
     t0 = time.perf_counter()
     clip = load_input(input, onset=onset, offset=offset, fps=fps)  # frames (N, H, W, 3) uint8 RGB
     if not f_hi < clip.fps / 2:
         raise MagnifyError(f"{clip.source}: f_hi {f_hi} Hz must be below half the frame rate ({clip.fps / 2:g} Hz)")
+    for warning in clip.warnings:
+        warn(warning)
     t0 = add_time(timings, "decode", t0)
-    original, box = _face_frames(clip.frames, face, size, f"{clip.source}: onset frame {clip.onset}")
+    original, box, numbers = _face_frames(clip, options, size)
     t0 = add_time(timings, "face", t0)
     magnified = magnify(original, clip.fps, alpha=alpha, levels=levels, f_lo=f_lo, f_hi=f_hi, order=1,
                         output="magnified")  # (N, S, S', 3) float32 in [0, 1]
     magnified = np.rint(magnified * 255).astype(np.uint8)
     t0 = add_time(timings, "magnify", t0)
-    pairs = side_by_side(original, magnified, alpha=alpha, numbers=clip.numbers)  # (N, S, 2S', 3)
+    pairs = side_by_side(original, magnified, alpha=alpha, numbers=numbers)  # (N, S, 2S', 3)
     playback = max(1.0, clip.fps / slow)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_mp4(out, pairs, playback)

@@ -1,13 +1,20 @@
 """The names a user can choose from, defined once (no imports: the CLI reads them for a fast --help)."""
 
 # every corpus a cache can hold (preprocess/readers has one reader per name)
-DATASETS = ("casme2", "samm", "smic", "megc2019", "casme3")
+DATASETS = ("casme2", "samm", "smic", "megc2019", "casme3", "cas2", "samm-lv")
+
+# the long-video corpora among them: spotting reads their videos, recognition their micro-expressions
+LONG_VIDEO_DATASETS = ("cas2", "samm-lv")
 
 # what the cache stores as motion (METHOD 1.2): uint8 magnified frames, or the float16 band signal
 MOTION_OUTPUTS = ("magnified", "band")
 
-# face handling of raw frames: detect and align (one transform per clip), or use frames as they are
-FACE_MODES = ("auto", "none")
+# face handling of raw frames: align from dlib's landmarks (auto) or OpenCV's Haar eyes (haar), one transform
+# per clip; or use frames as they are (none)
+FACE_MODES = ("auto", "haar", "none")
+
+# landmark model of --face auto: dlib's 68 points (regions for mpt describe) or 5 (eye corners and nose: alignment only)
+LANDMARK_MODELS = ("68", "5")
 
 # model variant -> what it trains (see mpt_core.model.mpt.VARIANT_SPECS for the architecture of each)
 VARIANTS = (

@@ -23,7 +23,8 @@ parts file (TOML) names them::
 A part's reader is asked for every emotion of its corpus that the map gathers (a reader that
 declares no ``EMOTIONS``/``CLASSES`` is read with its default selection, and clips of classes the
 map does not gather are left out, counted in a warning). Whole-frame parts (CAS(ME)^3, raw CASME II
-or SMIC) get face alignment, cropped parts do not, unless ``--face`` says otherwise for all.
+or SMIC) get face alignment (``--landmarks``, ``--track`` as for one corpus), cropped parts do not, unless
+``--face`` says otherwise for all.
 """
 
 from __future__ import annotations
@@ -187,7 +188,7 @@ def part_table(index: DatasetIndex, names: list[str], class_map) -> str:
 
 def build_composite_cache(parts: list[Part], class_map: str, *, settings, cache_dir="cache", jobs=None,
                           strict: bool = False, force: bool = False, progress: bool = True,
-                          face: str | None = None) -> Path:
+                          face: str | None = None, landmarks: str = "68", track: bool = False) -> Path:
     """Read every part, then write (or reuse) the composite's cache; returns its path."""
     from mpt_core.fileio import file_sha256
     from mpt_core.names import FACE_MODES
@@ -195,18 +196,21 @@ def build_composite_cache(parts: list[Part], class_map: str, *, settings, cache_
     from .identity import input_identity
     from .pipeline import build_cache_from_index
 
+    from .face.align import FaceOptions
+
     if face is not None and face not in FACE_MODES:
         raise ValueError(f"face mode {face!r}: choose one of {', '.join(FACE_MODES)}")
     index, own = read_composite(parts, class_map, strict=strict)
     print(part_table(index, [p.name for p in parts], class_map), file=sys.stderr, flush=True)
-    faces = {p.name: face or ("auto" if own[p.name].whole_frames else "none") for p in parts}
+    faces = {p.name: FaceOptions(method=face or ("auto" if own[p.name].whole_frames else "none"), landmarks=landmarks,
+                                 track=track and own[p.name].whole_frames) for p in parts}
     identity = input_identity(index, strict=strict)
     identity["class_map"] = load_class_map(class_map).to_dict()
     identity["parts"] = [
         {"name": p.name, "root": str(p.root.resolve()),
          "annotations": None if p.annotations is None else {"path": str(Path(p.annotations).resolve()),
                                                            "sha256": file_sha256(p.annotations)},
-         "face": faces[p.name]}
+         "face": faces[p.name].identity()}
         for p in parts
     ]
     return build_cache_from_index(index, settings=settings, cache_dir=cache_dir, jobs=jobs, strict=strict,

@@ -22,7 +22,7 @@ from .records import DatasetIndex
 
 
 def input_identity(index: DatasetIndex, *, root=None, annotations=None, strict: bool = False,
-                   face: str | None = None) -> dict:
+                   face: str | dict | None = None) -> dict:
     """What the input is, for the cache key (see the module docstring)."""
     clips = [
         [c.subject, c.clip, c.label, c.label_index, c.onset, c.apex, c.offset, c.fps, [str(p) for p in c.frames],

@@ -37,6 +37,7 @@ class ClipInput:
     offset: int
     fps: float
     source: str  # the video file or frame folder
+    warnings: tuple[str, ...] = ()  # e.g. a video that ends before the frame count its container states
 
 
 # helpers
@@ -133,6 +134,7 @@ def _load_video(path: Path, onset, offset, fps) -> ClipInput:
             if not (math.isfinite(fps) and fps > 0):
                 raise InputError(f"{path}: the video states no frame rate; pass --fps")
         fps = _check_fps(path, fps)
+        declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)  # the container's count (0: unknown)
         start = onset or 0
         index, frames, shape = 0, [], None
         while offset is None or index <= offset:
@@ -150,13 +152,19 @@ def _load_video(path: Path, onset, offset, fps) -> ClipInput:
     if index == 0:
         raise InputError(f"{path}: no frame could be decoded")
     stop = index - 1  # last frame read
+    short = ""
+    if declared > index and (offset is None or offset >= index):
+        short = (f"only {index} of the {declared} frames the container states could be decoded "
+                 f"({declared - index} unreadable: a truncated or corrupt file?)")
     for name, value in (("onset", start), ("offset", offset)):
         if value is not None and value > stop:
-            raise InputError(f"{path}: {name} {value} is outside the input (frames 0..{stop})")
+            raise InputError(f"{path}: {name} {value} is outside the input (frames 0..{stop})"
+                             + (f"; {short}" if short else ""))
     if len(frames) < 2:
         raise InputError(f"{path}: only frame {start} (frames 0..{stop}); a clip needs 2 or more frames")
     end = start + len(frames) - 1
-    return ClipInput(np.stack(frames), tuple(range(start, end + 1)), start, end, fps, str(path))
+    return ClipInput(np.stack(frames), tuple(range(start, end + 1)), start, end, fps, str(path),
+                     (f"{path}: {short}",) if short else ())
 
 
 def load_input(

@@ -25,6 +25,7 @@ from mpt_core.clip import PreprocessSettings
 from mpt_core.fileio import process_lock
 from mpt_core.names import FACE_MODES
 
+from .face.align import FaceOptions
 from .identity import cache_key, cache_path, input_identity
 from .records import DatasetError, DatasetIndex
 from .workers import run_parallel, run_serial
@@ -46,31 +47,36 @@ def build_cache(
     progress: bool = True,
     classes=None,
     face: str | None = None,
+    landmarks: str = "68",
+    track: bool = False,
     max_seconds: float | None = None,
 ) -> Path:
     """Read dataset ``name`` at ``root`` and write (or reuse) its cache; returns the cache path.
 
-    ``face``: "auto" aligns faces in whole-frame corpora (the default for them), "none" uses frames
-    as they are (the default for the corpora that ship cropped faces).
+    ``face``: "auto" aligns faces in whole-frame corpora from dlib's ``landmarks`` ("68" or "5"; the
+    default for them), "haar" from OpenCV's Haar eyes, "none" uses frames as they are (the default
+    for the corpora that ship cropped faces). ``track``: each frame stabilised by its own landmarks
+    instead of one transform per clip. The aligner (and tracking) is part of the cache key of a
+    whole-frame corpus; cropped corpora keep the keys they always had.
     """
     from .readers import read_dataset
 
     index = read_dataset(name, root, annotations, strict=strict, classes=classes, max_seconds=max_seconds)
-    face = _face_mode(index, face)
+    face = _face_options(index, face, landmarks, track)
     identity = input_identity(index, root=root, annotations=annotations, strict=strict,
-                              face=face if index.whole_frames else None)
+                              face=face.identity() if index.whole_frames else None)
     return build_cache_from_index(
         index, settings=settings, cache_dir=cache_dir, jobs=jobs, strict=strict, force=force,
         progress=progress, identity=identity, face=face,
     )  # fmt: skip
 
 
-def _face_mode(index: DatasetIndex, face: str | None) -> str:
+def _face_options(index: DatasetIndex, face: str | None, landmarks: str, track: bool) -> FaceOptions:
     if face is None:
-        return "auto" if index.whole_frames else "none"
+        face = "auto" if index.whole_frames else "none"
     if face not in FACE_MODES:
         raise ValueError(f"face mode {face!r}: choose one of {', '.join(FACE_MODES)}")
-    return face
+    return FaceOptions(method=face, landmarks=landmarks, track=track)
 
 
 def build_cache_from_index(
@@ -83,10 +89,10 @@ def build_cache_from_index(
     force: bool = False,
     progress: bool = True,
     identity: dict | None = None,
-    face: str | dict = "none",
+    face="none",
 ) -> Path:
-    """Write (or reuse) the cache of an already read ``DatasetIndex``; returns its path. ``face`` is one
-    mode for every clip or {source corpus: mode} (a composite)."""
+    """Write (or reuse) the cache of an already read ``DatasetIndex``; returns its path. ``face``: a
+    ``FaceOptions`` or a method name ("none": frames as they are), or {source corpus: either} (a composite)."""
     identity = identity or input_identity(index, strict=strict)
     key = cache_key(settings, identity)
     final = cache_path(cache_dir, index.dataset, key)

@@ -1,7 +1,8 @@
 """Per-clip work of the dataset pipeline (runs in the worker processes).
 
 ``process_clip`` loads a clip's frames from disk (and, for corpora whose frames are whole video
-frames, aligns the face: one transform found on the onset frame, applied to every frame), then
+frames, aligns the face: one transform found on the onset frame, applied to every frame, or with
+tracking each frame's own stabilising transform: ``face.align.align_clip``), then
 calls the in-memory kernel ``mpt_core.clip.clip_arrays``. Each worker saves its clips as its own
 shard files, one thread per worker; only the parent writes the HDF5 file.
 """
@@ -14,15 +15,16 @@ from pathlib import Path
 
 from mpt_core.clip import PreprocessSettings, clip_arrays
 
+from .face.align import as_options
 from .frames import load_frames
 from .records import ClipRecord, DatasetError
 from .writer import save_shard, source_of
 
 
 def process_clip(record: ClipRecord, settings: PreprocessSettings, timings: dict | None = None, *,
-                 face: str = "none") -> dict:
+                 face="none") -> dict:
     """``rank`` (S, S, 3) uint8, ``motion`` (T, S, S, 3) uint8 or float16, ``n_frames`` (+ ``face``:
-    the transform as JSON when ``face="auto"``).
+    the transform as JSON when the face is aligned). ``face``: a ``FaceOptions`` or a method name.
 
     Raises DatasetError (FrameError for a bad frame) naming the clip or file.
     """
@@ -33,17 +35,21 @@ def process_clip(record: ClipRecord, settings: PreprocessSettings, timings: dict
             f"{record.offset}; at least 2 are needed"
         )
     extra = {}
-    if face == "auto":
-        from .face import FaceError, find_face
+    options = as_options(face)
+    if options.method != "none":
+        from .face import FaceError
+        from .face.align import align_clip
 
         frames = load_frames(record.frames, None, t)  # (N, H, W, 3) uint8, whole frames
         t0 = time.perf_counter()
         try:
-            transform = find_face(frames[0], where=f"clip {record.key}: onset frame {record.frames[0]}")
+            aligned = align_clip(frames, options, size=settings.size, fps=record.fps, check=False,
+                                 where=f"clip {record.key}: onset frame {record.frames[0]}")
         except FaceError as err:
             raise DatasetError(str(err)) from None
-        frames = transform.apply(frames, settings.size)  # (N, S, S, 3): one transform for the clip
-        extra["face"] = json.dumps(transform.to_dict(), sort_keys=True)
+        frames = aligned.crops  # (N, S, S, 3): one transform for the clip, or each frame's own (tracked)
+        entry = aligned.transform.to_dict() if aligned.track is None else aligned.summary()
+        extra["face"] = json.dumps(entry, sort_keys=True)
         t["face"] = t.get("face", 0.0) + time.perf_counter() - t0
     else:
         frames = load_frames(record.frames, settings.size, t)  # (N, S, S, 3) uint8
@@ -65,12 +71,13 @@ def _one_thread() -> None:
         _worker_ready = True
 
 
-def face_mode(face: str | dict, record: ClipRecord) -> str:
-    """One face mode for every clip, or one per source corpus (composites mix cropped and whole-frame parts)."""
-    return face if isinstance(face, str) else face[source_of(record)]
+def face_mode(face, record: ClipRecord):
+    """One face setting (a ``FaceOptions`` or a method name) for every clip, or a dict of them per source
+    corpus (composites mix cropped and whole-frame parts)."""
+    return face[source_of(record)] if isinstance(face, dict) else face
 
 
-def work(record: ClipRecord, settings: PreprocessSettings, shard: Path, face: str | dict) -> tuple[str | None, dict]:
+def work(record: ClipRecord, settings: PreprocessSettings, shard: Path, face) -> tuple[str | None, dict]:
     """Process one clip and save it as ``shard``; returns (error or None, stage seconds)."""
     timings: dict = {}
     try:
@@ -83,12 +90,12 @@ def work(record: ClipRecord, settings: PreprocessSettings, shard: Path, face: st
     return None, timings
 
 
-def work_in_worker(row: int, record: ClipRecord, settings: PreprocessSettings, shard: Path, face: str):
+def work_in_worker(row: int, record: ClipRecord, settings: PreprocessSettings, shard: Path, face):
     _one_thread()
     return (row, *work(record, settings, shard, face))
 
 
-def run_serial(tasks, settings, shard, face: str):
+def run_serial(tasks, settings, shard, face):
     import cv2
     from threadpoolctl import threadpool_limits
 
@@ -102,7 +109,7 @@ def run_serial(tasks, settings, shard, face: str):
         cv2.setNumThreads(before)
 
 
-def run_parallel(tasks, settings, shard, face: str, jobs: int):
+def run_parallel(tasks, settings, shard, face, jobs: int):
     from joblib import Parallel, delayed, parallel_config
 
     with parallel_config(backend="loky", inner_max_num_threads=1):

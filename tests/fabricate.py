@@ -203,3 +203,65 @@ def fabricate_casme3(root: Path, rows: list[dict], *, depth: bool = False) -> Pa
         if depth:
             write_frames(folder / "depth", sorted(numbers), "{}.png")
     return root
+
+
+# long videos: CAS(ME)^2 and SAMM Long Videos
+
+CAS2_TABLE, SAMMLV_TABLE = "CASME_sq_gt.xlsx", "SAMMLV_gt.xlsx"
+CAS2_CODES = {"disgust1": "0101", "disgust2": "0102", "anger1": "0401", "anger2": "0402", "happy1": "0502",
+              "happy2": "0503", "happy3": "0505", "happy4": "0507", "happy5": "0508"}  # SOURCES.md, naming rule2
+
+
+def cas2_rows(path: Path) -> list[dict]:
+    """The expressions sheet (the first; no header) by position, its participant index mapped through
+    the second sheet (naming rule1, row-aligned with the first): subject 's15', number 15, video name."""
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    first, rule1 = (list(ws.iter_rows(values_only=True)) for ws in book.worksheets[:2])
+    out = []
+    for r, (cells, naming) in enumerate(zip(first, rule1), start=1):
+        index, name, onset, apex, offset, au, objective, kind, emotion = cells[:9]
+        assert naming[2] == index, (r, naming, index)
+        out.append(dict(row=r, number=naming[0], subject=naming[1], name=name, video=name.rsplit("_", 1)[0],
+                        onset=onset, apex=apex, offset=offset, objective=objective, type=kind.split("-")[0],
+                        emotion=emotion))
+    return out
+
+
+def fabricate_cas2(root: Path, rows: list[dict], *, description: str = "somedescription") -> Path:
+    """``root/rawpic/s15/15_0101somedescription/imgN.jpg``: frame 1, every frame of each micro-expression,
+    the onset, apex and offset of each macro-expression (a spotting reader lists the folder, it does not
+    read 4,000 frames of each video) and the video's last named frame + 5."""
+    frames: dict[Path, set[int]] = {}
+    for r in rows:
+        folder = root / "rawpic" / r["subject"] / f"{r['number']}_{CAS2_CODES[r['video']]}{description}"
+        named = [n for n in (r["onset"], r["apex"], r["offset"]) if n > 0]
+        got = frames.setdefault(folder, {1})
+        got.update(range(r["onset"], max(named) + 1) if r["type"] == "micro" else named)
+        got.add(max(named) + 5)
+    for folder, numbers in frames.items():
+        write_frames(folder, sorted(numbers), "img{}.jpg")
+    return root
+
+
+def sammlv_rows(path: Path) -> list[dict]:
+    """SAMMLV_gt rows (header on spreadsheet row 10); frame numbers rounded to the nearest integer."""
+    out = []
+    for r in sheet_rows(path, 10):
+        on, ap, off = (int(float(r[c]) + 0.5) if float(r[c]) >= 0 else int(r[c]) for c in ("Onset", "Apex", "Offset"))
+        out.append(dict(row=r["_row"], subject=str(r["Subject"]), name=r["Filename"], video=r["Filename"].rsplit("_", 1)[0],
+                        onset=on, apex=ap, offset=off, type="micro" if r["Type"].startswith("Micro") else "macro"))
+    return out
+
+
+def fabricate_sammlv(root: Path, rows: list[dict]) -> Path:
+    """``root/SAMM_longvideos/006_1/006_1_0001.jpg``: as ``fabricate_cas2``, frame 1, micro-expressions
+    whole, macro-expressions' onset, apex and offset, and the last named frame + 5."""
+    frames: dict[str, set[int]] = {}
+    for r in rows:
+        named = [max(n, 1) for n in (r["onset"], r["apex"], r["offset"]) if n != -1]
+        got = frames.setdefault(r["video"], {1})
+        got.update(range(r["onset"], r["offset"] + 1) if r["type"] == "micro" else named)
+        got.add(max(named) + 5)
+    for video, numbers in frames.items():
+        write_frames(root / "SAMM_longvideos" / video, sorted(numbers), video + "_{:04d}.jpg")
+    return root

@@ -36,8 +36,9 @@ def test_preprocess_aligns_faces_and_trains(synth):
         rank = f["rank"][()]
         assert f["rank"].shape[1:] == (64, 64, 3) and len(faces) == 9
         identity = json.loads(f.attrs["input"])
-    assert identity["face"] == "auto"  # the alignment is part of the cache's identity
-    for face in faces:  # every clip aligned, the eyes found (no fallback), roll of at most the synth's 6 degrees
+    assert identity["face"] == "landmarks68"  # the aligner is part of the cache's identity
+    for face in faces:  # every clip aligned from 68 landmarks, roll of at most the synth's 6 degrees
+        assert face["aligner"] == "landmarks68" and len(face["landmarks"]) == 68, face
         assert face["eyes"] is not None and abs(face["angle_deg"]) <= 8, face
     assert rank.std() > 0
     run = runner.invoke(app, ["train", "--cache", str(cache), "--backbone", "vit_tiny_patch16_224", "--depth", "1",
@@ -53,3 +54,20 @@ def test_preprocess_aligns_faces_and_trains(synth):
     assert none.exit_code == 0 and none.stdout.strip().splitlines()[-1] != str(cache)
     with h5py.File(none.stdout.strip().splitlines()[-1]) as f:
         assert not np.array_equal(f["rank"][()], rank)
+    # Haar keeps the key its caches had before landmarks ("auto"); tracking is another cache again
+    paths = {str(cache)}
+    for extra, expected in ((["--face", "haar"], "auto"), (["--landmarks", "5"], "landmarks5"),
+                            (["--track"], {"aligner": "landmarks68"})):
+        r = runner.invoke(app, ["preprocess", "casme3", "--root", str(out / "data"), "--annotations", str(table),
+                                "--cache-dir", str(out / "cache"), "--size", "64", "--jobs", "1", "--strict",
+                                "--no-progress", *extra])
+        assert r.exit_code == 0, r.output
+        path = r.stdout.strip().splitlines()[-1]
+        assert path not in paths
+        paths.add(path)
+        with h5py.File(path) as f:
+            face = json.loads(f.attrs["input"])["face"]
+        if isinstance(expected, dict):
+            assert face["aligner"] == "landmarks68" and face["track"]["landmarks"] == "68"
+        else:
+            assert face == expected

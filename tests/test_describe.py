@@ -187,3 +187,67 @@ def test_bad_input_is_a_one_line_value_error():
         describe_motion(frames[..., 0], eyes=EYES)
     with pytest.raises(ValueError, match="equals onset_index"):
         describe_motion(frames, eyes=EYES, apex_index=0)
+
+
+def test_landmark_regions_sit_on_the_hand_measured_face():
+    """Regions placed from dlib's 68 points on the astronaut photo: the lip-corner boxes hold the lip
+    corners and the brow boxes lie above the eyes read by hand (not from the landmarks), pairs
+    mirror each other about the eyes' midpoint, and the regions run brows > eyes > nose > lips > chin."""
+    skimage_data = pytest.importorskip("skimage.data")
+    pytest.importorskip("dlib")
+    from mpt_core.describe import landmark_boxes
+    from preprocess.face.detect import detect
+    from preprocess.face.landmarks import to_gray
+
+    eyes = np.array([(203.0, 99.6), (246.0, 102.7)])  # irises, by hand (tests/facescenes.py)
+    lips = np.array([(204.0, 140.5), (242.0, 142.0)])  # mouth-opening ends, by hand (test_describe_cli.py)
+    photo = skimage_data.astronaut()
+    boxes = landmark_boxes(detect(to_gray(photo)).points, size=512)
+    centre = {n: ((x0 + x1) / 2, (y0 + y1) / 2) for n, (x0, y0, x1, y1) in boxes.items()}
+    for (x, y), side in zip(lips, ("left", "right")):
+        x0, y0, x1, y1 = boxes[f"lip_corner_{side}"]
+        assert x0 <= x <= x1 and y0 <= y <= y1, side
+    for side, eye in (("left", eyes[0]), ("right", eyes[1])):
+        assert centre[f"brow_inner_{side}"][1] < eye[1] - 5 and centre[f"brow_outer_{side}"][1] < eye[1] - 5
+        assert abs(centre[f"upper_eyelid_{side}"][0] - eye[0]) < 6 and centre[f"upper_eyelid_{side}"][1] < eye[1]
+        assert centre[f"lower_eyelid_{side}"][1] > eye[1]
+    mid = eyes.mean(axis=0)[0]
+    for stem in ("brow_inner", "brow_outer", "upper_eyelid", "lower_eyelid", "cheek", "nose_side", "lip_corner"):
+        (lx, ly), (rx, ry) = centre[f"{stem}_left"], centre[f"{stem}_right"]
+        assert lx < mid < rx and abs((mid - lx) - (rx - mid)) < 0.25 * (rx - lx) and abs(ly - ry) < 8, stem
+    ys = [centre[n][1] for n in ("glabella", "nose_side_left", "upper_lip", "lower_lip", "chin")]
+    assert ys == sorted(ys)
+
+
+def face_68(eyes=EYES) -> np.ndarray:
+    """68 points in dlib's scheme, laid out with human proportions around level ``eyes`` (only the
+    points the regions use are placed; the image-right half mirrors the left about x = 111.5)."""
+    from mpt_core.regions import mirror_68
+
+    (lx, ly), (rx, _) = eyes
+    d, mid = rx - lx, (lx + rx) / 2
+    left = {  # image-left side (and the midline): (across from the midline, down from the eyes) in d
+        17: (-0.8, -0.3), 18: (-0.65, -0.35), 20: (-0.35, -0.35), 21: (-0.2, -0.3), 2: (-0.95, 0.7),
+        36: (-0.7, 0.0), 37: (-0.57, -0.07), 38: (-0.43, -0.07), 39: (-0.3, 0.0), 40: (-0.43, 0.07),
+        41: (-0.57, 0.07), 31: (-0.17, 0.65), 48: (-0.45, 1.0), 50: (-0.12, 0.86), 61: (-0.1, 0.95),
+        58: (-0.12, 1.18), 67: (-0.1, 1.0), 6: (-0.3, 1.6), 7: (-0.15, 1.65),
+        51: (0.0, 0.85), 62: (0.0, 0.95), 57: (0.0, 1.2), 66: (0.0, 1.0), 8: (0.0, 1.7),
+    }
+    points = np.zeros((68, 2))
+    for i, (across, down) in left.items():
+        points[i] = (mid + across * d, ly + down * d)
+        points[mirror_68(i)] = (mid - across * d, ly + down * d)
+    return points
+
+
+def test_landmarks_place_the_regions_of_the_kernel():
+    """The same lip-corner motion named AU12 with regions from 68 points as from the eyes; a wrong
+    landmark array is one error."""
+    points = face_68()
+    field = blob_field(points[[48, 54]], (0.6, -0.8), 1.5)
+    d_landmarks = describe_motion(clip(texture(), field), landmarks=points, apex_index=APEX)
+    d_eyes = describe_motion(clip(texture(), field), eyes=EYES, apex_index=APEX)
+    assert "AU12" in aus(d_landmarks) and "AU12" in aus(d_eyes)
+    assert d_landmarks.placed_by == "landmarks" and d_eyes.placed_by == "eyes"
+    with pytest.raises(DescribeError, match="5-point model places no regions"):
+        describe_motion(clip(texture()), landmarks=points[:5], apex_index=APEX)

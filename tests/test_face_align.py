@@ -1,7 +1,6 @@
 """Face detection and alignment on a real photograph with known eye centres and known rotations."""
 
 import json
-import math
 
 import cv2
 import numpy as np
@@ -9,48 +8,13 @@ import pytest
 
 skimage_data = pytest.importorskip("skimage.data")
 
+from facescenes import ASTRO_EYES, GREY, paste, scene, true_roll  # noqa: E402
 from preprocess.face import CANONICAL_EYES, FaceError, FaceTransform, find_face  # noqa: E402
-
-# Iris centres (x, y) of the image-left and image-right eye in skimage.data.astronaut() (512x512,
-# public domain). Obtained once by hand: a means-of-gradients iris-centre fit on each eye gave
-# (203.5, 99.25) and (246.75, 102.5), the corneal highlights sit at (202.6, 100.0) and
-# (245.0, 103.0); these are the rounded averages, checked on 24x zooms with the point and a
-# 5-pixel circle drawn (centred on both irises). Roll of the photo: about -4.1 degrees.
-ASTRO_EYES = np.array([(203.0, 99.6), (246.0, 102.7)])
-HEAD = (100, 20, 360, 300)  # x0, y0, x1, y1 of the head-and-shoulders region pasted into scenes
-GREY = (90, 90, 90)
 
 
 @pytest.fixture(scope="module")
 def astro():
     return skimage_data.astronaut()
-
-
-def true_roll(eyes) -> float:
-    """Degrees, positive when the image-right eye is higher (smaller y)."""
-    (lx, ly), (rx, ry) = eyes
-    return math.degrees(math.atan2(ly - ry, rx - lx))
-
-
-def paste(frame, astro, *, scale, offset):
-    """Paste the (scaled) head region at ``offset``; return where its eyes land."""
-    x0, y0, x1, y1 = HEAD
-    head = astro[y0:y1, x0:x1]
-    if scale != 1.0:
-        head = cv2.resize(head, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    h, w = head.shape[:2]
-    frame[offset[1] : offset[1] + h, offset[0] : offset[0] + w] = head
-    return (ASTRO_EYES - (x0, y0)) * scale + offset
-
-
-def scene(astro, *, angle=0.0, scale=1.0, offset=(150, 60), centre=(320.0, 200.0)):
-    """A 640x480 frame with the photo pasted and rotated by ``angle`` degrees (counter-clockwise
-    on screen) about ``centre``; returns the frame and where the true eye centres are in it."""
-    frame = np.full((480, 640, 3), GREY, dtype=np.uint8)
-    eyes = paste(frame, astro, scale=scale, offset=offset)
-    m = cv2.getRotationMatrix2D(centre, angle, 1.0)
-    frame = cv2.warpAffine(frame, m, (640, 480), borderValue=GREY)
-    return frame, eyes @ m[:, :2].T + m[:, 2]
 
 
 def to_crop(transform, points, size):

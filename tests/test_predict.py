@@ -190,8 +190,8 @@ def test_bad_inputs_give_one_error_line(world, video, tmp_path):
         "no such file": (folder, "--fps", FPS, "--run", run, "--weights", tmp_path / "missing.safetensors"),
         "differ from the ones trained with": (folder, "--fps", FPS, "--face", "none", "--run", run, "--weights",
                                               world["other"]),
-        "no face found; use --face none": (blank, "--fps", FPS, "--run", run),
-        "--face 'yes' is not one of auto, none": (folder, "--run", run, "--face", "yes"),
+        "no face found in any frame of the clip; use --face none": (blank, "--fps", FPS, "--run", run),
+        "--face 'yes' is not one of auto, haar, none": (folder, "--run", run, "--face", "yes"),
     }
     for expected, args in cases.items():
         line = one_error_line(invoke(*args))
@@ -204,3 +204,38 @@ def test_bad_inputs_give_one_error_line(world, video, tmp_path):
     finally:
         moved.rename(world["weights"])
     assert "needs the backbone weights" in line
+
+
+def test_face_lost_part_way_later_face_and_truncated_video(world, tmp_path):
+    """Real failures: a face that leaves for a cartoon part-way (the clip is trimmed, with a warning,
+    never classified whole); a face that appears only later (the error names the onset to use);
+    a truncated video (says how many frames could not be decoded)."""
+    from facescenes import cartoon, noisy, write_video
+
+    still, _ = scene(skimage_data.astronaut())
+    rng = np.random.default_rng(5)
+    write_video(tmp_path / "leaves.avi", [noisy(still, rng) for _ in range(10)] + [cartoon(rng) for _ in range(8)],
+                fps=25)
+    r = invoke(tmp_path / "leaves.avi", "--run", world["run"], "--json")
+    assert r.exit_code == 0, r.output
+    (entry,) = json.loads(r.stdout)["clips"]
+    assert (entry["onset"], entry["offset"], entry["frames"]) == (0, 9, 10)
+    assert "the face is no longer where the onset frame had it from frame 10; using frames 0..9 only" in r.stderr
+    r = invoke(tmp_path / "leaves.avi", "--run", world["run"], "--json", "--track")  # per frame: lost from 10
+    assert r.exit_code == 0, r.output
+    (entry,) = json.loads(r.stdout)["clips"]
+    assert entry["frames"] == 10 and entry["face"]["aligner"] == "tracked"
+    assert "the face is lost from frame 10; using frames 0..9 only" in r.stderr
+
+    write_video(tmp_path / "later.avi", [cartoon(rng) for _ in range(7)] + [still] * 5, fps=25)
+    line = one_error_line(invoke(tmp_path / "later.avi", "--run", world["run"]))
+    assert "no face found; the first frame with a face is 7: pass --onset 7" in line
+    assert "--face none" not in line
+
+    write_video(tmp_path / "full.avi", [noisy(still, rng, 8.0) for _ in range(40)], fps=25)
+    data = (tmp_path / "full.avi").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(data[: len(data) * 4 // 10])
+    r = invoke(tmp_path / "cut.avi", "--run", world["run"], "--json")
+    assert r.exit_code == 0, r.output
+    n = json.loads(r.stdout)["clips"][0]["frames"]
+    assert f"only {n} of the 40 frames the container states could be decoded" in r.stderr

@@ -1,5 +1,5 @@
 """The synthetic CAS(ME)^3 dataset: the real table's layout, whole frames in which OpenCV's Haar
-cascade finds the face, read strictly by the casme3 reader, and the label carried by motion."""
+cascade and dlib's HOG detector find the face, read strictly by the casme3 reader, and the label carried by motion."""
 
 import hashlib
 import re
@@ -86,6 +86,25 @@ def test_haar_cascade_finds_one_face_in_every_onset_frame(index):
         pairs += len(eyes.detectMultiScale(gray[y : y + h // 2, x : x + w])) >= 2
     assert len(boxes) > SUBJECTS  # the face moves between recordings
     assert pairs >= 0.9 * len(index.clips)
+
+
+def test_hog_detector_finds_one_face_and_its_landmarks_in_every_onset_frame(index):
+    """``--face auto`` (dlib's HOG detector, then 68 landmarks) on every onset frame, without the
+    fallbacks: one face, upright or upsampled once, its eyes where Haar's eye cascade puts eyes."""
+    pytest.importorskip("dlib")
+    from preprocess.face.landmarks import detect_faces, eye_centres, fit_landmarks
+
+    for c in index.clips:
+        gray = cv2.imread(str(c.frames[0]), cv2.IMREAD_GRAYSCALE)
+        found = detect_faces(gray, 0) or detect_faces(gray, 1)
+        assert len(found) == 1, (c.clip, found)
+        (x, y, w, h), _ = found[0]
+        left, right = eye_centres(fit_landmarks(gray, found[0][0]))
+        assert x < left[0] < right[0] < x + w and y < left[1] < y + h / 2 and y < right[1] < y + h / 2
+        haar = _cascade("haarcascade_eye.xml").detectMultiScale(gray[int(y) : int(y + h / 2), int(x) : int(x + w)])
+        for eye in (left, right):  # a landmark eye centre lies in one of the eye boxes (when Haar finds any)
+            assert len(haar) == 0 or any(ex <= eye[0] - x <= ex + ew and ey <= eye[1] - y <= ey + eh
+                                         for ex, ey, ew, eh in haar), (c.clip, eye, haar)
 
 
 def test_motion_is_where_the_action_units_are(index):

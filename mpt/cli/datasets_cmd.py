@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mpt_core.names import DATASETS
+from mpt_core.names import DATASETS, LONG_VIDEO_DATASETS
 
 from .app import datasets_app
 
@@ -29,7 +29,8 @@ def summary(
         typer.Option(
             "--root", exists=True, file_okay=False, dir_okay=True,
             help="Dataset root: the folder holding Cropped/ or CASME2_RAW_selected/ (casme2), SAMM/ (samm), "
-            "HS/ or SMIC_all_cropped/ (smic), or casme2/, samm/ and smic/ (megc2019).",
+            "HS/ or SMIC_all_cropped/ (smic), casme2/, samm/ and smic/ (megc2019), rawpic/ (cas2) or "
+            "SAMM_longvideos/ (samm-lv).",
         ),
     ],
     annotations: Annotated[
@@ -37,7 +38,9 @@ def summary(
         typer.Option(
             "--annotations",
             help="Annotation file: CASME II coding .xlsx, SAMM_Micro_FACS_Codes_v2.xlsx, HS_cropped.csv (smic, "
-            "optional) or combined_3class_gt.csv (megc2019). Default: looked up in the root (smic: folders only).",
+            "optional), combined_3class_gt.csv (megc2019), CASME_sq_gt.xlsx (cas2) or SAMMLV_gt.xlsx (samm-lv, "
+            "with SAMM_Micro_FACS_Codes_v2.xlsx beside it for emotions). Default: looked up in the root (smic: "
+            "folders only).",
         ),
     ] = None,
     classes: Annotated[
@@ -54,8 +57,22 @@ def summary(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else on stdout.")] = False,
 ) -> None:
-    """Count clips, subjects and classes of a dataset, and list skipped clips with the reason."""
-    from preprocess.readers import read_dataset
+    """Count clips, subjects and classes of a dataset, and list skipped clips with the reason.
+
+    Long-video corpora (cas2, samm-lv): intervals per type, videos and subjects, then every table row
+    skipped or changed (by a documented convention), by row.
+    """
+    from preprocess.readers import read_dataset, read_long_videos
+
+    if name.value in LONG_VIDEO_DATASETS:
+        videos = read_long_videos(name.value, root, annotations, strict=strict)
+        if as_json:
+            for w in videos.warnings:
+                typer.echo(f"warning: {w}", err=True)
+            typer.echo(json.dumps(videos.summary()))
+        else:
+            _print_long_table(videos.summary(), videos.warnings)
+        return
 
     index = read_dataset(name.value, root, annotations, strict=strict, classes=split_classes(classes),
                          max_seconds=max_seconds)
@@ -85,5 +102,30 @@ def _print_table(report: dict, warnings: list[str]) -> None:
             out.print(f"  {s['reason']}", markup=False, highlight=False, soft_wrap=True)
     else:
         out.print("no clips skipped")
+    for w in warnings:
+        out.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+
+
+def _print_long_table(report: dict, warnings: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Console()
+    out.print(f"[bold]{report['dataset']}[/]: {report['intervals']} intervals, {report['videos']} videos, "
+              f"{report['subjects']} subjects")
+    table = Table()
+    for col in ("type", "intervals", "videos", "subjects"):
+        table.add_column(col, justify="left" if col == "type" else "right")
+    for kind, n in report["types"].items():
+        table.add_row(kind, str(n["intervals"]), str(n["videos"]), str(n["subjects"]))
+    out.print(table)
+    for what, rows in (("row(s) skipped", report["skipped"]), ("change(s) by a documented convention, each naming "
+                                                                "its row(s)", report["changed"])):
+        if rows:
+            out.print(f"[bold {'red' if 'skipped' in what else 'yellow'}]{len(rows)} {what}:[/]")
+            for s in rows:
+                out.print(f"  {s['reason']}", markup=False, highlight=False, soft_wrap=True)
+        else:
+            out.print(f"no {what.split(' by ')[0].replace('(s)', 's')}")
     for w in warnings:
         out.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)

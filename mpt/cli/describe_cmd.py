@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from mpt_core.names import FACE_MODES
+from mpt_core.names import FACE_MODES, LANDMARK_MODELS
 
 from .app import app, check_choice, fail
 from .options import FPS, OFFSET, ONSET
@@ -22,13 +22,21 @@ def describe(
                                        "frame of maximum motion energy relative to the onset."),
     offset: Optional[int] = OFFSET,
     fps: Optional[float] = FPS,
-    face: str = typer.Option("auto", "--face", help="auto: find the face on the onset frame, level and crop it "
-                             "(one transform for the clip); none: the frames are already cropped to the face "
-                             "(the eyes are detected on the onset frame, else assumed where mpt's crop puts them)."),
+    face: str = typer.Option("auto", "--face", help="auto: track the face's 68 landmarks (dlib) and stabilise every "
+                             "frame; the regions are placed from the onset frame's landmarks; haar: one transform "
+                             "from Haar's eyes, regions placed from the eyes; none: the frames are already cropped "
+                             "to the face (landmarks found on the onset frame, else the eyes, else where mpt's crop "
+                             "puts them)."),
+    landmarks: str = typer.Option("68", "--landmarks", help="68 (the only choice that places regions; 5 is "
+                                  "refused)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
 ) -> None:
     """Region motion from onset to apex (optical flow, head motion removed) and motion-based AU candidates."""
     check_choice(face, FACE_MODES, "--face")
+    check_choice(landmarks, LANDMARK_MODELS, "--landmarks")
+    if landmarks == "5":
+        fail("--landmarks 5: the 5-point model (eye corners and nose) places no regions; mpt describe needs the 68 "
+             "points")
     for name, value in (("--onset", onset), ("--apex", apex), ("--offset", offset)):
         if value is not None and value < 0:
             fail(f"{name} {value}: frame numbers are >= 0")
@@ -40,7 +48,7 @@ def describe(
     from mpt.describe import describe as run_describe
     from mpt.describe import show
 
-    result = run_describe(input, onset=onset, apex=apex, offset=offset, fps=fps, face=face)
+    result = run_describe(input, onset=onset, apex=apex, offset=offset, fps=fps, face=face, landmarks=landmarks)
     if as_json:
         typer.echo(json.dumps(result))
     else:

@@ -7,10 +7,10 @@ from typing import Optional
 
 import typer
 
-from mpt_core.names import FACE_MODES
+from mpt_core.names import FACE_MODES, LANDMARK_MODELS
 
 from .app import app, check_choice, fail
-from .options import FPS, OFFSET, ONSET
+from .options import FACE_OPTION, FPS, LANDMARKS, OFFSET, ONSET, TRACK
 
 
 @app.command("magnify")
@@ -18,8 +18,9 @@ def magnify(
     input: Path = typer.Argument(..., help="A video file or a folder of frame images (one clip)."),
     out: Path = typer.Option(..., "-o", "--out", help="Output video (.mp4, .mov or .avi; written with mp4v)."),
     alpha: float = typer.Option(20.0, "--alpha", help="Magnification factor (METHOD 1.2: 20)."),
-    face: str = typer.Option("auto", "--face", help="auto: find the face on the onset frame, level and crop it "
-                             "(one transform for the clip); none: the frames are already cropped to the face."),
+    face: str = FACE_OPTION,
+    landmarks: str = LANDMARKS,
+    track: bool = TRACK,
     onset: Optional[int] = ONSET,
     offset: Optional[int] = OFFSET,
     fps: Optional[float] = FPS,
@@ -33,6 +34,9 @@ def magnify(
 ) -> None:
     """The face of a clip next to its Eulerian motion magnification, slowed down, as a video (and a GIF)."""
     check_choice(face, FACE_MODES, "--face")
+    check_choice(landmarks, LANDMARK_MODELS, "--landmarks")
+    if track and face != "auto":
+        fail(f"--track needs landmarks (--face auto), not --face {face}")
     if not alpha > 0:
         fail(f"--alpha {alpha}: must be > 0")
     if levels < 1:
@@ -48,8 +52,8 @@ def magnify(
 
     from mpt.magnify import magnify_video
 
-    r = magnify_video(input, out, alpha=alpha, face=face, onset=onset, offset=offset, fps=fps, levels=levels,
-                      f_lo=f_lo, f_hi=f_hi, slow=slow, gif=gif, size=size)
+    r = magnify_video(input, out, alpha=alpha, face=face, landmarks=landmarks, track=track, onset=onset,
+                      offset=offset, fps=fps, levels=levels, f_lo=f_lo, f_hi=f_hi, slow=slow, gif=gif, size=size)
     typer.echo(f"{r['video']}: {r['frames']} frames of {r['width']}x{r['height']} (original | magnified "
                f"x{r['alpha']:g}), {r['fps']:g} fps played at {r['playback_fps']:g} fps: {r['duration_s']:.1f} s")
     if r["gif"] is not None:

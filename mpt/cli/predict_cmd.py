@@ -8,10 +8,10 @@ from typing import List, Optional
 
 import typer
 
-from mpt_core.names import FACE_MODES
+from mpt_core.names import FACE_MODES, LANDMARK_MODELS
 
 from .app import app, check_choice, fail
-from .options import FPS, OFFSET, ONSET
+from .options import FACE_OPTION, FPS, LANDMARKS, OFFSET, ONSET, TRACK
 
 
 @app.command("predict")
@@ -24,9 +24,9 @@ def predict(
     onset: Optional[int] = ONSET,
     offset: Optional[int] = OFFSET,
     fps: Optional[float] = FPS,
-    face: str = typer.Option("auto", "--face", help="auto: find the face on the onset frame, level and crop it "
-                             "(one transform for the clip; the default for videos and frame folders); none: the "
-                             "frames are already cropped to the face."),
+    face: str = FACE_OPTION,
+    landmarks: str = LANDMARKS,
+    track: bool = TRACK,
     save_crops: Optional[Path] = typer.Option(None, "--save-crops", help="Folder for each input's aligned onset "
                                               "crop, strip of normalised motion frames and rank image (PNG)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
@@ -36,6 +36,9 @@ def predict(
 ) -> None:
     """Class probabilities of raw clips under a trained run's model, preprocessed exactly as its cache."""
     check_choice(face, FACE_MODES, "--face")
+    check_choice(landmarks, LANDMARK_MODELS, "--landmarks")
+    if track and face != "auto":
+        fail(f"--track needs landmarks (--face auto), not --face {face}")
     if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
         fail(f"--device {device!r} is not one of auto, cpu, cuda, cuda:N")
     if weights is not None and not weights.is_file():
@@ -46,6 +49,6 @@ def predict(
     from mpt.inference import format_table
     from mpt.inference import predict as run_predict
 
-    result = run_predict(inputs, run, model=model, onset=onset, offset=offset, fps=fps, face=face, weights=weights,
-                         device=device, save_crops=save_crops)
+    result = run_predict(inputs, run, model=model, onset=onset, offset=offset, fps=fps, face=face,
+                         landmarks=landmarks, track=track, weights=weights, device=device, save_crops=save_crops)
     typer.echo(json.dumps(result) if as_json else format_table(result))

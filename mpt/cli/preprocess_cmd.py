@@ -7,10 +7,11 @@ from typing import Optional
 
 import typer
 
-from mpt_core.names import DATASETS, FACE_MODES, MOTION_OUTPUTS
+from mpt_core.names import DATASETS, FACE_MODES, LANDMARK_MODELS, MOTION_OUTPUTS
 
 from .app import app, check_choice, fail
 from .datasets_cmd import split_classes
+from .options import LANDMARKS
 
 COMPOSITE = "composite"  # preprocess.composite.COMPOSITE (not imported here: --help stays fast)
 
@@ -44,9 +45,13 @@ def preprocess(
     classes: Optional[str] = typer.Option(None, "--classes", help="Comma-separated class selection or a preset "
                                           "(casme3-7, casme3-4, casme3-3); default: the dataset's standard classes. "
                                           "composite: a class map, 3class (default) or a .toml/.json file."),
-    face: Optional[str] = typer.Option(None, "--face", help="auto: detect and align the face (one transform per "
-                                       "clip, found on the onset frame); none: use frames as they are. Default: auto "
-                                       "for corpora of whole video frames (casme3), none for cropped corpora."),
+    face: Optional[str] = typer.Option(None, "--face", help="auto: detect the face and its landmarks (dlib) and "
+                                       "align it (one transform per clip, found on the onset frame); haar: the same "
+                                       "from OpenCV's Haar eyes; none: use frames as they are. Default: auto for "
+                                       "corpora of whole video frames (casme3), none for cropped corpora."),
+    landmarks: str = LANDMARKS,
+    track: bool = typer.Option(False, "--track", help="Stabilise every frame of a clip by its own landmarks (head "
+                               "motion) instead of one transform per clip; part of the cache key."),
     max_seconds: Optional[float] = typer.Option(None, "--max-seconds", help="casme3: onset-to-offset spans longer "
                                                 "than this are problems (default 10 s)."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad clip or frame instead of skipping it."),
@@ -63,6 +68,9 @@ def preprocess(
     check_choice(motion_output, MOTION_OUTPUTS, "--motion-output")
     if face is not None:
         check_choice(face, FACE_MODES, "--face")
+    check_choice(landmarks, LANDMARK_MODELS, "--landmarks")
+    if track and face not in (None, "auto"):
+        fail(f"--track needs landmarks (--face auto), not --face {face}")
     if root is not None and not root.is_dir():
         fail(f"--root {root}: not a folder")
     if annotations is not None and not annotations.is_file():
@@ -82,7 +90,8 @@ def preprocess(
     )  # fmt: skip
     if name == COMPOSITE:
         path = _composite(parts, parts_file, root, annotations, classes, max_seconds, settings=settings,
-                          cache_dir=cache_dir, jobs=jobs, strict=strict, force=force, progress=progress, face=face)
+                          cache_dir=cache_dir, jobs=jobs, strict=strict, force=force, progress=progress, face=face,
+                          landmarks=landmarks, track=track)
         typer.echo(str(path))
         return
 
@@ -90,7 +99,8 @@ def preprocess(
 
     path = build_cache(
         name, root, annotations, settings=settings, cache_dir=cache_dir, jobs=jobs, strict=strict,
-        force=force, progress=progress, classes=split_classes(classes), face=face, max_seconds=max_seconds,
+        force=force, progress=progress, classes=split_classes(classes), face=face, landmarks=landmarks,
+        track=track, max_seconds=max_seconds,
     )  # fmt: skip
     typer.echo(str(path))
 

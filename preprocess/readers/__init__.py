@@ -6,6 +6,11 @@ is skipped and listed in ``DatasetIndex.skipped``; strict, the first problem rai
 An unreadable or malformed annotation file is always a ``DatasetError``. ``classes`` picks the
 classes (their order gives the label index); the default is each dataset's standard selection.
 CAS(ME)^3 also takes named class presets (``casme3-7``, ``casme3-4``, ``casme3-3``) that merge emotions.
+
+The long-video corpora ``cas2`` (CAS(ME)^2) and ``samm-lv`` (SAMM Long Videos) have two views:
+``read_long_videos`` gives their videos and annotated intervals (spotting); ``read_dataset`` gives
+their micro-expressions as whole-frame clips (recognition; presets ``cas2-4``/``cas2-3``,
+``samm-lv-5``/``samm-lv-3``).
 """
 
 from __future__ import annotations
@@ -14,16 +19,21 @@ from pathlib import Path
 from typing import Sequence
 
 from ..records import DatasetError, DatasetIndex
+from .cas2 import read_cas2, read_cas2_videos
 from .casme2 import read_casme2
 from .casme3 import read_casme3
 from .megc2019 import read_megc2019
+from .longvideo import Interval, LongVideo, LongVideoIndex
 from .samm import read_samm
+from .samm_lv import read_samm_lv, read_samm_lv_videos
 from .smic import read_smic
 
 READERS = {
     "casme2": read_casme2, "samm": read_samm, "smic": read_smic, "megc2019": read_megc2019, "casme3": read_casme3,
+    "cas2": read_cas2, "samm-lv": read_samm_lv,  # the long videos' micro-expressions, as clips
 }
 DATASETS = tuple(READERS)
+LONG_VIDEO_READERS = {"cas2": read_cas2_videos, "samm-lv": read_samm_lv_videos}
 
 
 def read_dataset(
@@ -46,4 +56,14 @@ def read_dataset(
     return READERS[name](Path(root), ann, strict=strict, classes=classes, **extra)
 
 
-__all__ = ["DATASETS", "read_dataset", "read_casme2", "read_samm", "read_smic", "read_megc2019", "read_casme3"]
+def read_long_videos(name: str, root: str | Path | None, annotations: str | Path | None = None, *,
+                     strict: bool = False) -> LongVideoIndex:
+    """A long-video corpus (cas2, samm-lv): its videos with their annotated intervals. ``root`` None
+    reads the annotation table alone (what evaluating predictions needs)."""
+    if name not in LONG_VIDEO_READERS:
+        raise DatasetError(f"{name!r} is not a long-video corpus: choose one of {', '.join(LONG_VIDEO_READERS)}")
+    return LONG_VIDEO_READERS[name](Path(root) if root is not None else None,
+                                    Path(annotations) if annotations is not None else None, strict=strict)
+
+
+__all__ = ["read_long_videos", "Interval", "LongVideo", "LongVideoIndex", "DATASETS", "read_dataset", "read_casme2", "read_samm", "read_smic", "read_megc2019", "read_casme3"]

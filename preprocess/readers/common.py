@@ -101,6 +101,13 @@ CLASS_PRESETS: dict[str, tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]] = 
     "casme3-4": ("casme3", (("negative", _CASME3_NEGATIVE), ("positive", ("happy",)), ("surprise", ("surprise",)),
                             ("others", ("others",)))),
     "casme3-3": ("casme3", (("negative", _CASME3_NEGATIVE), ("positive", ("happy",)), ("surprise", ("surprise",)))),
+    # CAS(ME)^2 micro-expressions by their objective class (the table's own 4 classes), or the 3 of MEGC
+    "cas2-4": ("cas2", tuple((c, (c,)) for c in ("negative", "positive", "surprise", "others"))),
+    "cas2-3": ("cas2", tuple((c, (c,)) for c in ("negative", "positive", "surprise"))),
+    # SAMM-LV micro-expressions by SAMM's estimated emotion: the 5 classes of the SAMM reader, or MEGC's 3
+    "samm-lv-5": ("samm-lv", tuple((e, (e,)) for e in ("anger", "contempt", "happiness", "surprise", "other"))),
+    "samm-lv-3": ("samm-lv", (("negative", ("anger", "contempt", "disgust", "fear", "sadness")),
+                              ("positive", ("happiness",)), ("surprise", ("surprise",)))),
 }
 
 

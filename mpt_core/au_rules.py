@@ -1,0 +1,148 @@
+"""Motion-based Action Unit candidates: rules on the directions of region motions, and the text.
+
+These are motion-based candidates, not a trained AU detector.
+
+Action Unit rules (on moving regions only; "up" etc. means the region's direction contains
+that word; evidence = mean magnitude of the regions that fired, in pixels at 224). Neighbouring
+skin is dragged along, so some rules compare a region with the one that could have dragged it:
+
+- AU1 inner brow raiser: an inner brow moves up.
+- AU2 outer brow raiser: an outer brow moves up.
+- AU4 brow lowerer: an inner brow moves down and/or inward (not up), or the glabella moves down.
+- AU5 upper lid raiser: an upper eyelid moves up, and more than the brows on its side.
+- AU6 cheek raiser: a cheek moves up.
+- AU7 lid tightener: a lower eyelid moves up while its cheek is still or rises less than half
+  as much; or an upper eyelid moves down (more than its brows) while its lower eyelid moves up.
+- AU45 blink: an upper eyelid moves down, more than its brows, while its lower eyelid does not
+  move up.
+- AU9 nose wrinkler: a nose side moves up.
+- AU10 upper lip raiser: the upper lip moves up, and more than the lower lip.
+- AU12 lip corner puller: a lip corner moves up or up and outward, and more up than the upper lip.
+- AU14 dimpler: a lip corner moves inward or up and inward.
+- AU15 lip corner depressor: a lip corner moves down (alone or with inward/outward).
+- AU17 chin raiser: the chin moves up; or the lower lip moves up, more than the upper lip,
+  while the upper lip does not move down.
+- AU24 lip pressor: the upper lip moves down and the lower lip up (the lips press together).
+
+``AU_FAMILIES`` groups AUs whose motion looks alike at this resolution; ``au_families``
+parses annotation AU strings into those groups for evaluation. These are motion-based
+candidates, not a trained AU detector.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .flow import SIZE
+from .regions import REGION_ORDER, Region
+
+AU_NAMES = {
+    1: "inner brow raiser", 2: "outer brow raiser", 4: "brow lowerer", 5: "upper lid raiser",
+    6: "cheek raiser", 7: "lid tightener", 9: "nose wrinkler", 10: "upper lip raiser",
+    12: "lip corner puller", 14: "dimpler", 15: "lip corner depressor", 17: "chin raiser",
+    24: "lip pressor", 45: "blink",
+}
+AU_FAMILIES = [{1, 2}, {4}, {5, 7, 45}, {6}, {9, 10}, {12}, {14}, {15}, {17}, {24}]
+
+
+@dataclass(frozen=True)
+class AUCandidate:
+    au: str  # "AU12"
+    name: str  # "lip corner puller"
+    evidence_px: float  # mean magnitude of the regions that fired, pixels at 224
+    regions: tuple[str, ...]
+
+
+def au_families(aus) -> set[int]:
+    """Indices into ``AU_FAMILIES`` named by an annotation AU string ("4+L10", "R12", "AU12",
+    "1A+2B", "(R6 or R12)+R15", an int) or a list of them; side, intensity and unknown AUs are ignored."""
+    items = aus if isinstance(aus, (list, tuple, set)) else [aus]
+    numbers = {int(n) for item in items for n in re.findall(r"\d+", str(item))}
+    return {i for i, family in enumerate(AU_FAMILIES) if family & numbers}
+
+
+def fire_rules(regions: dict[str, Region]) -> list[AUCandidate]:
+    moving = {n: r for n, r in regions.items() if r.direction != "still"}
+
+    def has(name, *words):
+        r = moving.get(name)
+        return r is not None and any(w in r.direction.split(" and ") for w in words)
+
+    def up_px(name):
+        return -regions[name].dy
+
+    fired: dict[int, list[str]] = {}
+    for s in ("_left", "_right"):
+        brow_up = (up_px("brow_inner" + s) + up_px("brow_outer" + s)) / 2
+        if has("brow_inner" + s, "up"):
+            fired.setdefault(1, []).append("brow_inner" + s)
+        if has("brow_outer" + s, "up"):
+            fired.setdefault(2, []).append("brow_outer" + s)
+        if has("brow_inner" + s, "down", "inward") and not has("brow_inner" + s, "up"):
+            fired.setdefault(4, []).append("brow_inner" + s)
+        # an eyelid counts only where it moves more than the skin it hangs from (brow, cheek)
+        if has("upper_eyelid" + s, "up") and up_px("upper_eyelid" + s) > brow_up:
+            fired.setdefault(5, []).append("upper_eyelid" + s)
+        if has("cheek" + s, "up"):
+            fired.setdefault(6, []).append("cheek" + s)
+        lower_up = has("lower_eyelid" + s, "up")
+        if lower_up and ("cheek" + s not in moving or up_px("lower_eyelid" + s) > 2 * up_px("cheek" + s)):
+            fired.setdefault(7, []).append("lower_eyelid" + s)
+        if has("upper_eyelid" + s, "down") and -up_px("upper_eyelid" + s) > -brow_up:
+            fired.setdefault(7 if lower_up else 45, []).append("upper_eyelid" + s)
+        if has("nose_side" + s, "up"):
+            fired.setdefault(9, []).append("nose_side" + s)
+        if has("lip_corner" + s, "up") and not has("lip_corner" + s, "inward") and up_px("lip_corner" + s) > up_px("upper_lip"):
+            fired.setdefault(12, []).append("lip_corner" + s)
+        if has("lip_corner" + s, "inward") and not has("lip_corner" + s, "down"):
+            fired.setdefault(14, []).append("lip_corner" + s)
+        if has("lip_corner" + s, "down"):
+            fired.setdefault(15, []).append("lip_corner" + s)
+    if has("glabella", "down"):
+        fired.setdefault(4, []).append("glabella")
+    # the lips drag each other: of two rising lips, the one that rose more was pulled
+    if has("upper_lip", "up") and up_px("upper_lip") > up_px("lower_lip"):
+        fired.setdefault(10, []).append("upper_lip")
+    if has("chin", "up"):
+        fired.setdefault(17, []).append("chin")
+    if has("lower_lip", "up") and up_px("lower_lip") > up_px("upper_lip") and not has("upper_lip", "down"):
+        fired.setdefault(17, []).append("lower_lip")
+    if has("upper_lip", "down") and has("lower_lip", "up"):
+        fired.setdefault(24, []).extend(["upper_lip", "lower_lip"])
+    return [AUCandidate(f"AU{au}", AU_NAMES[au], float(np.mean([regions[n].magnitude for n in names])), tuple(names))
+            for au, names in sorted(fired.items())]
+
+
+def _sentence(regions: dict[str, Region]) -> list[str]:
+    """'the inner brows moved up 0.8 px' for pairs moving alike, else one phrase per region."""
+    parts, done = [], set()
+    for name in REGION_ORDER:
+        r = regions[name]
+        if name in done or r.direction == "still":
+            continue
+        stem = name.rsplit("_", 1)[0] if name.endswith(("_left", "_right")) else name
+        nice = {"brow_inner": "inner brow", "brow_outer": "outer brow"}.get(stem, stem.replace("_", " "))
+        other = regions.get(stem + "_right") if name.endswith("_left") else None
+        if other is not None and other.direction == r.direction:
+            done.add(other.name)
+            parts.append(f"the {nice}s moved {r.direction} {(r.magnitude + other.magnitude) / 2:.1f} px")
+        else:
+            side = f"{name.rsplit('_', 1)[1]} " if stem != name else ""
+            parts.append(f"the {side}{nice} moved {r.direction} {r.magnitude:.1f} px")
+    return parts
+
+
+def describe_text(regions, candidates, apex_chosen, apex, threshold) -> str:
+    parts = _sentence(regions)
+    if parts:
+        motion = "Relative to the head, " + ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + "."
+    else:
+        motion = f"Relative to the head, no facial region moved {threshold:.2f} px or more."
+    aus = ", ".join(f"{c.au} ({c.name}, {c.evidence_px:.1f} px)" for c in candidates) or "none"
+    where = (f"The apex is frame {apex}, as given." if apex_chosen == "given" else
+             f"No apex was given: frame {apex}, the frame of maximum motion energy relative to the onset, is used as the apex.")
+    return (f"{motion} Candidate AUs: {aus}. {where} A region counts as moving from {threshold:.2f} px "
+            f"(pixels at {SIZE} x {SIZE}). These are motion-based candidates, not a trained AU detector.")
