@@ -209,6 +209,9 @@ def explain_run(run_dir, *, clips: list[str] | None = None, model: str | None = 
     t0 = time.perf_counter()
     run = RunFolder(run_dir)
     config = run.config()
+    if config.get("task", "emotion") != "emotion" or config.get("protocol", "loso") != "loso":
+        raise ExplainError(f"{run.path}: mpt explain reads leave-one-subject-out emotion runs; this run is "
+                           f"task {config.get('task', 'emotion')}, protocol {config.get('protocol', 'loso')}")
     classes = list(config["classes"])
     records = run.fold_records()
     has_final = run.weights_path(FINAL).is_file()

@@ -34,3 +34,10 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 # what `mpt instruct` writes: LLaVA JSON, messages JSONL, or both
 INSTRUCT_FORMATS = ("llava", "messages", "both")
+
+# evaluation protocols of `mpt train`: leave one subject out, leave one dataset (composite part) out, train on
+# one cache and test on another
+PROTOCOLS = ("loso", "lodo", "cross")
+
+# what `mpt train` learns: the cache's emotion classes, or multi-label Action Unit detection
+TASKS = ("emotion", "au")
