@@ -30,6 +30,7 @@ import numpy as np
 from .rawclip import add_time, align_face, face_options, warn
 
 FINAL, ENSEMBLE = "final", "ensemble"
+AU_THRESHOLD = 0.5  # train.au.THRESHOLD: an AU run's clip shows the AUs whose probability reaches it
 
 
 class PredictError(ValueError):
@@ -51,6 +52,7 @@ class RunModels:
     device: object  # torch.device
     model: object  # MPTModel; the ensemble swaps each member's trainable weights into it
     members: dict = field(default_factory=dict)  # member name -> trainable weights on the device
+    multilabel: bool = False  # an AU detection run: one sigmoid probability per AU, not a softmax
 
     def probabilities(self, rank: np.ndarray, motion: np.ndarray) -> np.ndarray:
         """rank (S, S, 3), motion (T, S, S, 3) as clip_arrays returns them -> (C,) float64;
@@ -65,7 +67,8 @@ class RunModels:
         for weights in self.members.values():
             if len(self.members) > 1:
                 self.model.load_state_dict(weights, strict=False)  # only trainable keys: checked on load
-            probs.append(model_probs(self.model, image, frames, self.precision)[0].double().cpu().numpy())  # (C,)
+            probs.append(model_probs(self.model, image, frames, self.precision,
+                                     self.multilabel)[0].double().cpu().numpy())  # (C,)
         return np.mean(probs, axis=0)
 
 
@@ -159,7 +162,8 @@ def load_run_models(run, *, model: str | None = None, weights=None, device: str 
         for member, path in list(files.items())[1:]:
             members[member] = _member_weights(path, first_header, set(members[first]), dev)
     return RunModels(run=folder.path, name=name, classes=classes, settings=settings,
-                     precision=resolve_precision(precision, dev), device=dev, model=net, members=members)
+                     precision=resolve_precision(precision, dev), device=dev, model=net, members=members,
+                     multilabel=config.get("task") == "au")
 
 
 def _display(motion: np.ndarray) -> np.ndarray:
@@ -214,7 +218,8 @@ def predict_clip(models: RunModels, path, *, onset=None, offset=None, fps=None, 
         "input": str(path), "onset": clip.onset, "offset": last, "fps": clip.fps,
         "frames": int(arrays["n_frames"]), "face": box,
         "probabilities": {c: float(p) for c, p in zip(models.classes, probs)},
-        "prediction": models.classes[int(np.argmax(probs))],
+        "prediction": ([c for c, p in zip(models.classes, probs) if p >= AU_THRESHOLD] if models.multilabel
+                       else models.classes[int(np.argmax(probs))]),
     }
     if save_crops is not None:
         onset_crop = frames[0] if face != "none" else resize_frames(frames[:1], size)[0]
@@ -278,7 +283,7 @@ def predict(inputs, run, *, model: str | None = None, onset: int | None = None, 
                                       timings=timings, **options))
     result = {"run": str(models.run), "model": models.name, "members": list(models.members),
               "precision": models.precision, "device": str(models.device), "classes": list(models.classes),
-              "clips": clips}
+              "task": "au" if models.multilabel else "emotion", "clips": clips}
     if spotted:
         result["spotted"] = spotted
     return result
@@ -297,16 +302,19 @@ def format_table(result: dict) -> str:
         model += f" (mean of {len(result['members'])} fold models: {', '.join(result['members'])})"
     lines = [f"run {result['run']}: model {model}, {result['precision']} on {result['device']}"]
     width = max(len(c) for c in result["classes"])
+    au = result.get("task") == "au"
     for clip in (c for c in result["clips"] if "spot" not in c):
         face = clip["face"]
         where = ("face: none (frames used as they are)" if face is None else
                  f"face box (x, y, w, h) = ({', '.join(map(str, face['box']))}), roll {face['angle_deg']:.1f} deg "
                  f"({face['aligner']})")
         lines += ["", f"{clip['input']}: frames {clip['onset']}..{clip['offset']} ({clip['frames']} frames at "
-                  f"{clip['fps']:g} fps), {where}", f"    {'class':<{width}}  probability"]
+                  f"{clip['fps']:g} fps), {where}", f"    {'AU' if au else 'class':<{width}}  probability"]
         for c, p in clip["probabilities"].items():
-            mark = "*" if c == clip["prediction"] else " "
+            mark = "*" if (c in clip["prediction"] if au else c == clip["prediction"]) else " "
             lines.append(f"  {mark} {c:<{width}}  {p:11.4f}")
+        if au:
+            lines.append(f"  AUs present (probability >= {AU_THRESHOLD}): {'+'.join(clip['prediction']) or 'none'}")
         if "crops" in clip:
             lines.append(f"  crops: {', '.join(clip['crops'])}")
     if "spotted" in result:

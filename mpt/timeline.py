@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from mpt_core.names import SPOT_MODES
 
 from .rawclip import FaceAlignError, warn
@@ -133,8 +131,9 @@ def format_timeline(summary: dict, clips: list[dict], classes: list[str]) -> lis
         row = (f"  {i['onset']:>6} {i['apex']:>6} {i['offset']:>6} {(i['onset'] - first) / fps:>8.2f} "
                f"{(i['offset'] - first) / fps:>8.2f}  {i['type']:<5} {i['score']:>6.1f}  ")
         if clip is not None:
-            probs = [clip["probabilities"][c] for c in classes]
-            row += " ".join(f"{p:>{width}.4f}" for p in probs) + f"  {classes[int(np.argmax(probs))]}"
+            decision = clip["prediction"]  # a class, or the AUs present (a list) for an AU run
+            decision = "+".join(decision) or "no AU" if isinstance(decision, list) else decision
+            row += " ".join(f"{clip['probabilities'][c]:>{width}.4f}" for c in classes) + f"  {decision}"
         else:
             row += " ".join(f"{'-':>{width}}" for _ in classes) + ("  (not classified: see the warning)"
                                                                    if "error" in i else "  (macro: not classified)")

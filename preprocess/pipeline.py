@@ -92,7 +92,7 @@ def build_cache_from_index(
     face="none",
 ) -> Path:
     """Write (or reuse) the cache of an already read ``DatasetIndex``; returns its path. ``face``: a
-    ``FaceOptions`` or a method name ("none": frames as they are)."""
+    ``FaceOptions`` or a method name ("none": frames as they are), or {source corpus: either} (a composite)."""
     identity = identity or input_identity(index, strict=strict)
     key = cache_key(settings, identity)
     final = cache_path(cache_dir, index.dataset, key)

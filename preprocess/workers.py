@@ -18,7 +18,7 @@ from mpt_core.clip import PreprocessSettings, clip_arrays
 from .face.align import as_options
 from .frames import load_frames
 from .records import ClipRecord, DatasetError
-from .writer import save_shard
+from .writer import save_shard, source_of
 
 
 def process_clip(record: ClipRecord, settings: PreprocessSettings, timings: dict | None = None, *,
@@ -71,11 +71,17 @@ def _one_thread() -> None:
         _worker_ready = True
 
 
+def face_mode(face, record: ClipRecord):
+    """One face setting (a ``FaceOptions`` or a method name) for every clip, or a dict of them per source
+    corpus (composites mix cropped and whole-frame parts)."""
+    return face[source_of(record)] if isinstance(face, dict) else face
+
+
 def work(record: ClipRecord, settings: PreprocessSettings, shard: Path, face) -> tuple[str | None, dict]:
     """Process one clip and save it as ``shard``; returns (error or None, stage seconds)."""
     timings: dict = {}
     try:
-        result = process_clip(record, settings, timings, face=face)
+        result = process_clip(record, settings, timings, face=face_mode(face, record))
     except DatasetError as err:
         return str(err), timings
     t0 = time.perf_counter()

@@ -35,7 +35,7 @@ import torch
 class Batch:
     image: torch.Tensor  # (B, 3, H, W) uint8, channels-first view of the cache's (B, H, W, 3)
     motion: torch.Tensor  # (B, T, 3, H, W) uint8 (float16 for band motion)
-    label: torch.Tensor  # (B,) int64
+    label: torch.Tensor  # (B,) int64, or (B, A) float32 AU targets (``ClipSource.set_targets``)
     rows: np.ndarray  # (B,) cache row indices
 
 
@@ -84,6 +84,19 @@ class ClipSource:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @property
+    def multilabel(self) -> bool:
+        """Whether the batches carry AU target rows (N, A) instead of class indices (N,)."""
+        return self.labels.ndim == 2
+
+    def set_targets(self, labels: np.ndarray, classes) -> None:
+        """Replace what the batches carry as ``label``: class indices after a class map (N,) int64, or AU
+        targets (N, A) float32 of 1, 0 and -1 (``train/au.py``); ``classes`` names the outputs."""
+        if len(labels) != len(self.index.labels):
+            raise ValueError(f"{self.path}: {len(labels)} targets for {len(self.index.labels)} clips")
+        self.labels, self.classes = labels, tuple(classes)
+        self._label = torch.from_numpy(labels).to(self.device)
 
     def _load(self, ds: h5py.Dataset) -> torch.Tensor:
         if self.device.type == "cpu":

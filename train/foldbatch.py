@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, vmap
 
 from .foldadam import FoldAdam, FoldBatchError  # noqa: F401  (FoldAdam: re-exported)
+from .step import row_loss
 
 
 # helpers
@@ -263,22 +263,25 @@ def _check_same_frozen(a: nn.Module, b: nn.Module) -> None:
 
 def train_step_folds(stacked: StackedFolds, opt: FoldAdam, image: torch.Tensor, motion: torch.Tensor | None,
                      labels: torch.Tensor, counts: Sequence[int], *,
-                     autocast_dtype: torch.dtype | None = None) -> torch.Tensor:
-    """One step of every fold with rows; returns the per-fold mean cross-entropy (F,), detached.
+                     autocast_dtype: torch.dtype | None = None, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """One step of every fold with rows; returns the per-fold mean loss (F,) (``step.row_loss``), detached.
 
-    image (F, B, 3, H, W), motion (F, B, T, 3, H, W), labels (F, B); fold f's first ``counts[f]``
+    image (F, B, 3, H, W), motion (F, B, T, 3, H, W), labels (F, B) (AU targets: (F, B, A), with
+    ``pos_weight`` (F, A)); fold f's first ``counts[f]``
     rows are real, the rest padding. A fold with no rows takes no step (its loss reads 0). If an
     active fold's loss is not finite, no fold is updated and the losses are returned, as
     ``train_step`` does: the caller knows which fold and step to name.
     """
-    Fo, B = labels.shape
+    Fo, B = labels.shape[:2]
     counts = [int(c) for c in counts]
     if len(counts) != Fo or any(not 0 <= c <= B for c in counts):
         raise FoldBatchError(f"counts {counts} do not fit {Fo} folds of batch {B}")
     stacked.train()
     with _autocast(image.device, autocast_dtype):
         logits = stacked(image, motion)  # (F, B, C)
-    ce = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), reduction="none").view(Fo, B)
+    if pos_weight is not None:  # (F, A): each fold's own AU weights, for each of its rows
+        pos_weight = pos_weight[:, None].expand(Fo, B, pos_weight.shape[-1]).flatten(0, 1)  # (F * B, A)
+    ce = row_loss(logits.float().flatten(0, 1), labels.flatten(0, 1), pos_weight).view(Fo, B)  # (F, B)
     n = torch.tensor(counts).to(labels.device, non_blocking=True)  # (F,)
     real = torch.arange(B, device=labels.device)[None] < n[:, None]  # (F, B)
     loss = torch.where(real, ce, 0.0).sum(1) / n.clamp(min=1)  # (F,): each fold's mean over its own rows
@@ -292,9 +295,10 @@ def train_step_folds(stacked: StackedFolds, opt: FoldAdam, image: torch.Tensor, 
 
 @torch.no_grad()
 def predict_folds(stacked: StackedFolds, image: torch.Tensor, motion: torch.Tensor | None, *,
-                  autocast_dtype: torch.dtype | None = None) -> torch.Tensor:
-    """Class probabilities (F, B, C) in float32 (padding rows too: the caller drops them)."""
+                  autocast_dtype: torch.dtype | None = None, multilabel: bool = False) -> torch.Tensor:
+    """Class probabilities (F, B, C) in float32 (padding rows too: the caller drops them); sigmoids
+    with ``multilabel``."""
     stacked.eval()
     with _autocast(image.device, autocast_dtype):
         logits = stacked(image, motion)  # (F, B, C)
-    return torch.softmax(logits.float(), dim=-1)
+    return torch.sigmoid(logits.float()) if multilabel else torch.softmax(logits.float(), dim=-1)

@@ -26,7 +26,9 @@ from mpt_core.device import resolve_device
 
 from .data import ClipSource, random_hflip
 from .foldbatch import supports_fold_batch
-from .folds import Fold, loso_folds, select_folds
+from .au import THRESHOLD, positive_weights
+from .folds import Fold, select_folds
+from .protocols import plan_protocol, qualified_subjects
 from .runs import FINAL, RunFolder, make_config, rng_state, set_rng_state
 from .settings import TrainSettings
 from .step import predict, resolve_precision
@@ -44,15 +46,34 @@ def final_fold(n_clips: int, n_folds: int) -> Fold:
     return Fold(n_folds, FINAL, np.arange(n_clips), np.arange(0))
 
 
+def fold_subjects(fold: Fold, source: ClipSource, test: ClipSource) -> tuple[list[str], list[str]]:
+    """The subjects a fold trained on and was tested on; across two caches (the cross protocol) each
+    with its corpus (``casme2/sub01``), so the lists compare across corpora."""
+    if test is source:
+        return sorted(set(source.subjects[fold.train].tolist())), sorted(set(source.subjects[fold.test].tolist()))
+    train = qualified_subjects(source.subjects[fold.train], source.index.sources[fold.train])
+    tested = qualified_subjects(test.subjects[fold.test], test.index.sources[fold.test])
+    return sorted(set(train.tolist())), sorted(set(tested.tolist()))
+
+
 def fold_record(fold: Fold, source: ClipSource, settings: TrainSettings, *, probs, losses, seconds,
-                eval_seconds, counts, fold_batch: int) -> dict:
-    labels = source.labels[fold.test]
-    preds = probs.argmax(1) if len(probs) else torch.zeros(0, dtype=torch.long)
+                eval_seconds, counts, fold_batch: int, test_source: ClipSource | None = None) -> dict:
+    test = test_source or source
+    labels = test.labels[fold.test]
+    if test.multilabel:  # AU detection: each AU present where its probability reaches the threshold
+        preds = (probs >= THRESHOLD).long() if len(probs) else torch.zeros(0, len(test.classes), dtype=torch.long)
+        positives = (source.labels[fold.train] == 1).sum(0).astype(int).tolist()
+        extra, accuracy = {"train_positives": dict(zip(test.classes, positives))}, None
+    else:
+        preds = probs.argmax(1) if len(probs) else torch.zeros(0, dtype=torch.long)
+        extra, accuracy = {}, float((preds.numpy() == labels).mean()) if len(labels) else None
+    train_subjects, test_subjects = fold_subjects(fold, source, test)
     return {
         "subject": fold.subject, "index": fold.index, "epochs": settings.epochs,
-        "clips": source.clips[fold.test].tolist(), "rows": fold.test.tolist(),
+        "clips": test.clips[fold.test].tolist(), "rows": fold.test.tolist(),
         "labels": labels.tolist(), "predictions": preds.tolist(), "probabilities": probs.tolist(),
-        "accuracy": float((preds.numpy() == labels).mean()) if len(labels) else None,
+        "accuracy": accuracy, **extra,
+        "train_subjects": train_subjects, "test_subjects": test_subjects,
         "loss_curve": losses, "train_clips": len(fold.train), "test_clips": len(fold.test),
         "seconds": {"train": seconds, "eval": eval_seconds},
         "train_clips_per_s": len(fold.train) * settings.epochs / seconds if seconds else None,
@@ -70,7 +91,7 @@ def save_fold_weights(run: RunFolder, fold: Fold, model, settings: TrainSettings
 
 def evaluate_fold(model, fold: Fold, source: ClipSource, settings: TrainSettings) -> tuple[torch.Tensor, float]:
     t0 = time.perf_counter()
-    batches = [predict(model, b.image, b.motion, settings.precision).cpu()
+    batches = [predict(model, b.image, b.motion, settings.precision, source.multilabel).cpu()
                for b in source.batches(fold.test, settings.eval_batch_size)]
     probs = torch.cat(batches) if batches else torch.zeros(0, len(source.classes))
     return probs, time.perf_counter() - t0
@@ -86,7 +107,7 @@ def non_finite(fold: Fold, n_folds: int, loss: float, epoch: int, step: int, ste
 
 def train_group(folds: list[Fold], source: ClipSource, *, settings: TrainSettings, model_settings, weights,
                 device: torch.device, run: RunFolder, n_folds: int, start: int = 0,
-                progress: bool = True) -> list[dict]:
+                progress: bool = True, test_source: ClipSource | None = None) -> list[dict]:
     """Train ``folds`` together from epoch ``start`` (each resumes from its partial checkpoint, which
     must be at ``start``), then evaluate each on its held-out subject; returns their records.
 
@@ -94,6 +115,7 @@ def train_group(folds: list[Fold], source: ClipSource, *, settings: TrainSetting
     Adam state, whether it trains alone (``OneFold``) or with others over one shared frozen backbone
     (``FoldBatch``: at step j fold f contributes its own j-th batch; a fold whose epoch has no batch
     left takes no step). Folds resumed from different epochs are never grouped (``fold_groups``).
+    ``test_source``: the cache the folds' test rows index (the cross protocol), else ``source``.
     """
     N = len(folds)
     trainer = (OneFold if N == 1 else FoldBatch)(model_settings, weights, [settings.seed + f.index for f in folds],
@@ -120,6 +142,9 @@ def train_group(folds: list[Fold], source: ClipSource, *, settings: TrainSetting
     elif start:
         print(f"  resuming {folds[0].subject} after epoch {start}", flush=True)
 
+    pos_weights = None  # AU detection: each fold's AU weights from its own training clips
+    if source.multilabel:
+        pos_weights = [torch.from_numpy(positive_weights(source.labels[f.train])).to(device) for f in folds]
     steps = [math.ceil(len(f.train) / settings.batch_size) for f in folds]
     name = f"fold {folds[0].subject}" if N == 1 else f"folds {folds[0].subject}..{folds[-1].subject}"
     bar = Bar(name, settings.epochs * max(steps), start * max(steps), progress)
@@ -136,7 +161,7 @@ def train_group(folds: list[Fold], source: ClipSource, *, settings: TrainSetting
                     images[i], motions[i], labels[i], rows[i] = b.image, b.motion, b.label, len(b.rows)
                     if settings.flip:
                         images[i], motions[i], _ = random_hflip(b.image, b.motion, gens[i])
-            loss = trainer.step(images, motions, labels, rows, settings.precision)
+            loss = trainer.step(images, motions, labels, rows, settings.precision, pos_weights)
             for i, n in enumerate(rows):
                 if n and not math.isfinite(loss[i]):
                     bar.close()
@@ -156,9 +181,9 @@ def train_group(folds: list[Fold], source: ClipSource, *, settings: TrainSetting
     records = []
     for i, fold in enumerate(folds):
         model = trainer.model(i)
-        probs, eval_seconds = evaluate_fold(model, fold, source, settings)
+        probs, eval_seconds = evaluate_fold(model, fold, test_source or source, settings)
         record = fold_record(fold, source, settings, probs=probs, losses=losses[i], seconds=seconds[i],
-                             eval_seconds=eval_seconds, counts=counts, fold_batch=N)
+                             eval_seconds=eval_seconds, counts=counts, fold_batch=N, test_source=test_source)
         save_fold_weights(run, fold, model, settings, record)
         run.finish(fold.name, record)  # written last: marks the fold as done
         records.append(record)
@@ -220,13 +245,17 @@ def fold_groups(todo: list[Fold], run: RunFolder, settings: TrainSettings, model
 # the run
 
 def run_loso(cache, *, train_settings: TrainSettings, model_settings, out, folds="all", weights=None,
-             resume: bool = False, progress: bool = True, final: bool = False, final_only: bool = False) -> Path:
-    """Train and evaluate the chosen LOSO folds of ``cache`` into the run folder ``out``; with
-    ``final`` (or ``final_only``, which skips the folds) also the model on every clip.
+             resume: bool = False, progress: bool = True, final: bool = False, final_only: bool = False,
+             protocol: str = "loso", test_cache=None, class_map=None, task: str = "emotion", aus=None) -> Path:
+    """Train and evaluate the chosen folds of ``cache`` into the run folder ``out``; with ``final`` (or
+    ``final_only``, which skips the folds) also the model on every clip.
 
-    ``model_settings.num_classes`` and ``frames`` are taken from the cache. Finished folds of a
-    resumed run are not recomputed; an unfinished one continues from its last saved epoch.
-    Returns the run folder (the caller writes the report).
+    ``protocol`` (``train/protocols.py``): ``loso`` (a fold per subject), ``lodo`` (a fold per part of a
+    composite cache) or ``cross`` (train on every clip of ``cache``, test on every clip of ``test_cache``,
+    classes matched through ``class_map``). ``task``: ``emotion`` (the cache's classes) or ``au`` (one
+    output per AU of ``aus``, from the clips' AU strings). ``model_settings.num_classes`` and ``frames``
+    are taken from the cache and the task. Finished folds of a resumed run are not recomputed; an
+    unfinished one continues from its last saved epoch. Returns the run folder (the caller writes the report).
     """
     run = RunFolder(out)
     created = not run.path.exists()
@@ -235,17 +264,30 @@ def run_loso(cache, *, train_settings: TrainSettings, model_settings, out, folds
         device = resolve_device(train_settings.device)
         source = ClipSource(cache, device=device, memory_budget_gb=train_settings.memory_budget_gb,
                             chunk_clips=train_settings.chunk_clips, prefetch=train_settings.prefetch)
+        test_source = None
+        if test_cache is not None:
+            test_source = ClipSource(test_cache, device=device, memory_budget_gb=train_settings.memory_budget_gb,
+                                     chunk_clips=train_settings.chunk_clips, prefetch=train_settings.prefetch)
+        if protocol == "cross" and (final or final_only):
+            raise ValueError("--final: the cross protocol's one model already trains on every clip of --cache "
+                             "(its weights are the fold's); drop --final")
+        plan = plan_protocol(source, test_source, protocol=protocol, task=task, aus=aus, class_map=class_map)
         meta = source.meta
-        model_settings = replace(model_settings, num_classes=len(meta.classes), frames=meta.frames)
+        model_settings = replace(model_settings, num_classes=len(plan.classes), frames=meta.frames)
         train_settings = replace(train_settings, precision=resolve_precision(train_settings.precision, device))
-        all_folds = loso_folds(source.subjects)
+        all_folds = plan.folds
         chosen = [] if final_only else select_folds(all_folds, folds)  # a bad --fold fails before any file
         if final or final_only:
-            chosen.append(final_fold(len(source), len(all_folds)))
-        config = make_config(meta, train_settings, model_settings, weights, folds=not final_only,
-                             final=final or final_only)
+            every = final_fold(len(source), len(all_folds))
+            chosen.append(replace(every, train=every.train[plan.keep[every.train]]))
+        config = {**make_config(meta, train_settings, model_settings, weights, folds=not final_only,
+                                final=final or final_only), **plan.config, "classes": list(plan.classes),
+                  "n_eval_clips": int(sum(len(f.test) for f in all_folds))}
         run.start(config, resume=resume)
-        _train(run, source, train_settings, model_settings, weights, device, chosen, len(all_folds), progress)
+        for note in plan.notes:
+            print(note if note.startswith("warning: ") else f"note: {note}", flush=True)
+        _train(run, source, train_settings, model_settings, weights, device, chosen, len(all_folds), progress,
+               test_source, protocol)
     except BaseException:
         run.unlock()
         if created and not run.config_path.exists():  # failed before writing anything: leave no folder
@@ -255,13 +297,15 @@ def run_loso(cache, *, train_settings: TrainSettings, model_settings, out, folds
     return run.path
 
 
-def _train(run, source, train_settings, model_settings, weights, device, chosen, n_folds, progress):
+def _train(run, source, train_settings, model_settings, weights, device, chosen, n_folds, progress, test_source,
+           protocol):
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(train_settings.deterministic, warn_only=True)
     try:
         mode = "resident on the device" if source.resident else "streamed from disk"
-        print(f"cache {source.meta.path} ({source.meta.n_clips} clips, {n_folds} subjects, "
+        unit = "subjects" if protocol == "loso" else f"{protocol} fold{'s' if n_folds > 1 else ''}"
+        print(f"cache {source.meta.path} ({source.meta.n_clips} clips, {n_folds} {unit}, "
               f"{source.nbytes / 1e9:.2f} GB, {mode}); device {device}, {train_settings.precision}; "
               f"{len(chosen)} model(s) to train; backbone {model_settings.backbone} "
               f"{'weights ' + str(weights) if weights else 'RANDOM (no --weights given)'}", flush=True)
@@ -273,6 +317,7 @@ def _train(run, source, train_settings, model_settings, weights, device, chosen,
                 todo.append(fold)
         for start, group in fold_groups(todo, run, train_settings, model_settings, device):
             train_group(group, source, settings=train_settings, model_settings=model_settings, weights=weights,
-                        device=device, run=run, n_folds=n_folds, start=start, progress=progress)
+                        device=device, run=run, n_folds=n_folds, start=start, progress=progress,
+                        test_source=test_source)
     finally:
         torch.use_deterministic_algorithms(was_deterministic)

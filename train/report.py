@@ -1,8 +1,10 @@
-"""A run folder's report: results.json, summary.md, confusion.png, curves.png; ablation tables.
+"""A run folder's report: results.json, summary.md, confusion.png, curves.png, report.html; ablation tables.
 
 Everything is computed from ``config.json`` and the finished ``folds/*.json`` of a run folder, so
 ``mpt report`` re-renders exactly what training wrote. results.json covers every finished fold in
-the folder.
+the folder. report.html (``report_html.py``) is the page to read; a run with no finished fold gets
+only that page, saying so. ``render_report(..., latex=True)`` gives the runs as a booktabs table
+(``latex.py``).
 """
 
 from __future__ import annotations
@@ -12,23 +14,18 @@ from pathlib import Path
 import numpy as np
 
 from .metrics import evaluate
+from .report_html import PART_NAMES, part_order, write_run_page
 from .runs import RunFolder, write_json
-
-
-def load_run(run_dir) -> tuple[dict, list[dict]]:
-    run = RunFolder(run_dir)
-    config = run.config()
-    folds = run.fold_records()
-    if not folds:
-        raise ValueError(f"{run_dir}: no finished folds (folds/*.json) to report")
-    return config, folds
 
 
 def per_dataset(config: dict, folds: list[dict]) -> dict | None:
     """Each source corpus's metrics on its own pooled predictions, for composite caches (MEGC2019:
     the MEGC protocol and MEB report UF1/UAR on CASME II, SAMM and SMIC as well as the whole)."""
-    sources = [str(r["subject"]).split("/", 1)[0] if "/" in str(r["subject"]) else config["dataset"]
-               for r in folds]
+    if config.get("protocol") == "lodo":  # each fold holds one part out: its predictions are the part's
+        sources = [str(r["subject"]) for r in folds]
+    else:
+        sources = [str(r["subject"]).split("/", 1)[0] if "/" in str(r["subject"]) else config["dataset"]
+                   for r in folds]
     if len(set(sources)) < 2:
         return None
     out = {}
@@ -61,10 +58,31 @@ def results(config: dict, folds: list[dict]) -> dict:
         "variant": config["model"]["variant"],
         "backbone": config["model"]["backbone"],
         "dataset": config["dataset"],
+        **protocol_fields(config),
         "clips": int(len(labels)),
         "seconds": float(sum(f["seconds"]["train"] + f["seconds"]["eval"] for f in folds)),
         **({"per_dataset": parts} if (parts := per_dataset(config, folds)) else {}),
     }
+
+
+def protocol_fields(config: dict) -> dict:
+    """What results.json says about how the run was evaluated."""
+    out = {"task": config.get("task", "emotion"), "protocol": config.get("protocol", "loso"),
+           "cache_key": config.get("cache_key")}
+    if out["protocol"] == "cross":
+        out.update(test_cache=config.get("test_cache"), test_cache_key=config.get("test_cache_key"),
+                   test_dataset=config.get("test_dataset"), class_map=config.get("class_map"))
+    return out
+
+
+PROTOCOL_TITLES = {"loso": "leave-one-subject-out", "lodo": "leave-one-dataset-out", "cross": "cross-dataset"}
+
+
+def run_title(config: dict, folds) -> str:
+    protocol = config.get("protocol", "loso")
+    if protocol == "cross":
+        return f"trained on {config['dataset']}, tested on {config.get('test_dataset')} (cross-dataset)"
+    return f"{config['dataset']}: {PROTOCOL_TITLES[protocol]}, {len(folds)} folds"
 
 
 def plot_confusion(res: dict, path: Path) -> None:
@@ -107,7 +125,7 @@ def plot_curves(folds: list[dict], path: Path) -> None:
         ax.plot(range(1, len(curves[0]) + 1), np.mean(curves, 0), color="black", lw=2.5, label="mean")
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss (cross-entropy)")
+    ax.set_ylabel("training loss")
     ax.set_title(f"training loss per fold ({len(folds)} folds)")
     if len(folds) <= 12:
         ax.legend(fontsize=7, ncol=2)
@@ -120,7 +138,7 @@ def summary_markdown(config: dict, res: dict) -> str:
     m, t = config["model"], config["train"]
     name = f"{res['variant']} ({res['backbone']})"
     lines = [
-        f"# {res['dataset']}: leave-one-subject-out, {len(res['folds'])} folds, {res['clips']} clips",
+        f"# {run_title(config, res['folds'])}, {res['clips']} clips",
         "",
         "| Method | Acc (%) | F1 (%) | UAR (%) |",
         "|---|---|---|---|",
@@ -128,8 +146,10 @@ def summary_markdown(config: dict, res: dict) -> str:
         "",
         f"Acc, F1 (UF1) and UAR on the predictions of all folds pooled, after the last of {res['epochs']} epochs "
         "(no epoch or setting was chosen on a test subject).",
-        f"Secondary, per-subject mean over folds: Acc {100 * res['per_subject_mean']['accuracy']:.2f} %, "
-        f"F1 {100 * res['per_subject_mean']['uf1']:.2f} %, UAR {100 * res['per_subject_mean']['uar']:.2f} %.",
+        *([] if res.get("protocol") == "cross" else [
+            f"Secondary, per-{'subject' if res.get('protocol', 'loso') == 'loso' else 'part'} mean over folds: "
+            f"Acc {100 * res['per_subject_mean']['accuracy']:.2f} %, F1 {100 * res['per_subject_mean']['uf1']:.2f} %, "
+            f"UAR {100 * res['per_subject_mean']['uar']:.2f} %."]),
         *_megc_table(res),
         "",
         "| class | clips | precision | recall | F1 |",
@@ -140,6 +160,9 @@ def summary_markdown(config: dict, res: dict) -> str:
     settings = {**{f"model.{k}": v for k, v in m.items()}, **{f"train.{k}": v for k, v in t.items()},
                 "weights": config.get("weights") or "none (random backbone)",
                 "cache": config["cache"], "cache key": config["cache_key"]}
+    if config.get("protocol") == "cross":
+        settings.update({"test cache": config["test_cache"], "test cache key": config["test_cache_key"],
+                         "class map": (config.get("class_map") or {}).get("name")})
     lines += ["", "Settings:", "", "| setting | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in settings.items()]
     lines += ["", f"Compute: {res['seconds']:.0f} s of training + evaluation. Plots: confusion.png, curves.png.", ""]
@@ -151,37 +174,77 @@ def _megc_table(res: dict) -> list[str]:
     parts = res.get("per_dataset")
     if not parts:
         return []
-    order = [p for p in ("smic", "casme2", "samm") if p in parts] + sorted(set(parts) - {"smic", "casme2", "samm"})
-    head = "| | full | " + " | ".join(_PART_NAMES.get(p, p) for p in order) + " |"
+    order = part_order(parts)
+    head = "| | full | " + " | ".join(PART_NAMES.get(p, p) for p in order) + " |"
+    which = ("Leave-one-dataset-out: each part tested by the model trained on the others" if res.get("protocol") ==
+             "lodo" else "Composite breakdown (MEGC layout; each part's own pooled predictions)")
     rule = "|---|---|" + "---|" * len(order)
     row = lambda key, name: (f"| {name} | {100 * res[key]:.2f} | "  # noqa: E731
                              + " | ".join(f"{100 * parts[p][key]:.2f}" for p in order) + " |")
     clips = "| clips | " + str(res["clips"]) + " | " + " | ".join(str(parts[p]["clips"]) for p in order) + " |"
-    return ["", "Composite breakdown (MEGC layout; each part's own pooled predictions):", "", head, rule,
+    return ["", f"{which}:", "", head, rule,
             row("uf1", "UF1 (%)"), row("uar", "UAR (%)"), clips]
 
 
-_PART_NAMES = {"smic": "SMIC", "casme2": "CASME II", "samm": "SAMM", "casme3": "CAS(ME)3"}
-
-
-def write_report(run_dir) -> dict:
-    """(Re)write results.json, summary.md, confusion.png and curves.png; returns the results."""
+def write_report(run_dir) -> dict | None:
+    """(Re)write results.json, summary.md, confusion.png, curves.png and report.html; returns the
+    results. A run folder with no finished fold gets only report.html, which says so (returns None)."""
     run_dir = Path(run_dir)
-    config, folds = load_run(run_dir)
+    run = RunFolder(run_dir)
+    config, folds = run.config(), run.fold_records()
+    if not folds:
+        write_run_page(run_dir, config, [], None)
+        return None
+    if config.get("task") == "au":  # the run page (report.html) shows emotion results only; AU runs: summary.md
+        from .report_au import au_results, au_summary_markdown
+
+        res = au_results(config, folds)
+        write_json(run_dir / "results.json", res)
+        (run_dir / "summary.md").write_text(au_summary_markdown(config, res, run_title(config, folds)) + "\n")
+        plot_curves(folds, run_dir / "curves.png")
+        return res
     res = results(config, folds)
     write_json(run_dir / "results.json", res)
     (run_dir / "summary.md").write_text(summary_markdown(config, res))
     plot_confusion(res, run_dir / "confusion.png")
     plot_curves(folds, run_dir / "curves.png")
+    write_run_page(run_dir, config, folds, res)
     return res
 
 
-def render_report(run_dirs) -> str:
-    """Re-render each run's report; return a markdown table, one row per run (an ablation table)."""
+def refresh_page(run_dir) -> Path:
+    """Rewrite only report.html from the run's files (after ``mpt explain`` added figures to explain/)."""
+    run = RunFolder(run_dir)
+    config, folds = run.config(), run.fold_records()
+    return write_run_page(run.path, config, folds, results(config, folds) if folds else None)
+
+
+def render_report(run_dirs, *, latex: bool = False) -> str:
+    """Re-render each run's report; return a markdown table, one row per run (an ablation table), or
+    with ``latex`` a booktabs table with one row per configuration (its seeds as mean +- sd)."""
+    for d in run_dirs:  # every folder is checked before any is rewritten
+        RunFolder(d).config()
+    reports = [(Path(d), write_report(d)) for d in run_dirs]
+    if latex:
+        from .latex import runs_table
+
+        done = [(d, r) for d, r in reports if r is not None]
+        if not done:
+            raise ValueError(f"no finished fold in {', '.join(str(d) for d, _ in reports)}: nothing to tabulate")
+        return runs_table([(RunFolder(d).config(), r, RunFolder(d).fold_records()) for d, r in done])
     rows = ["| run | variant | backbone | folds | epochs | Acc (%) | F1 (%) | UAR (%) |",
             "|---|---|---|---|---|---|---|---|"]
-    for d in run_dirs:
-        r = write_report(d)
+    for d, r in reports:
+        if r is None:
+            rows.append(f"| {d} | no finished fold yet (see {d / 'report.html'}) | | | | | | |")
+            continue
+        if r.get("task") == "au":  # F1 is the mean AU F1; accuracy and UAR do not apply
+            f1 = "-" if r["mean_f1"] is None else f"{100 * r['mean_f1']:.2f}"
+            rows.append(f"| {d} | {r['variant']} (AU) | {r['backbone']} | {len(r['folds'])} | {r['epochs']} "
+                        f"| - | {f1} | - |")
+            continue
         rows.append(f"| {d} | {r['variant']} | {r['backbone']} | {len(r['folds'])} | {r['epochs']} "
                     f"| {100 * r['accuracy']:.2f} | {100 * r['uf1']:.2f} | {100 * r['uar']:.2f} |")
-    return "\n".join(rows) + "\n\nPooled over folds, last epoch; per-run details in each RUN_DIR/summary.md.\n"
+    pages = "\n".join(f"  {d / 'report.html'}" for d, _ in reports)
+    return ("\n".join(rows) + "\n\nPooled over folds, last epoch; per-run details in each RUN_DIR/summary.md.\n"
+            f"Reports (open in a browser):\n{pages}\n")

@@ -30,6 +30,10 @@ from mpt_core.fileio import atomic_write, process_lock
 # Settings that change how fast a run goes but not its numbers: a resumed run may change them.
 RESUMABLE_CHANGES = {"device", "memory_budget_gb", "chunk_clips", "prefetch", "fold_batch", "eval_batch_size"}
 FINAL = "final"
+# What a run's config.json says it evaluates, beyond the cache and the settings (defaults: runs made before
+# these existed); a resume must not change them.
+RUN_DEFINING = {"protocol": "loso", "task": "emotion", "test_cache_key": None, "class_map": None, "aus": None,
+                "au_loss": None}
 
 
 class RunBusy(FileExistsError):
@@ -57,7 +61,23 @@ def make_config(meta, train, model_settings, weights, *, folds: bool = True, fin
         "loso": folds,
         "final": final,  # a model on every clip: final.safetensors, never counted in the LOSO metrics
         "torch": torch.__version__,
+        "versions": versions(),
     }
+
+
+def versions() -> dict:
+    """The versions a run's numbers depend on, for its report."""
+    import platform
+
+    import numpy
+
+    from mpt_core import __version__
+    from mpt_core.compat import import_timm
+
+    timm = import_timm()
+
+    return {"mpt": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "timm": timm.__version__, "numpy": numpy.__version__}
 
 
 def check_resume(old: dict, new: dict, path: Path) -> None:
@@ -68,8 +88,10 @@ def check_resume(old: dict, new: dict, path: Path) -> None:
     if old.get("cache_key") != new["cache_key"]:
         raise ValueError(f"{path}: the run used the cache with key {old.get('cache_key')}, "
                          f"{new['cache']} has {new['cache_key']}; resume with the same cache or use another --out")
-    diffs = [f"model.{k}: {old['model'].get(k)!r} -> {v!r}" for k, v in new["model"].items()
-             if old["model"].get(k) != v]
+    diffs = [f"{k}: {old.get(k, default)!r} -> {new.get(k, default)!r}" for k, default in RUN_DEFINING.items()
+             if old.get(k, default) != new.get(k, default)]
+    diffs += [f"model.{k}: {old['model'].get(k)!r} -> {v!r}" for k, v in new["model"].items()
+              if old["model"].get(k) != v]
     diffs += [f"train.{k}: {old['train'].get(k)!r} -> {v!r}" for k, v in new["train"].items()
               if k not in RESUMABLE_CHANGES and old["train"].get(k) != v]
     if old.get("weights_sha256") != new["weights_sha256"]:

@@ -48,9 +48,23 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
+def row_loss(logits: torch.Tensor, label: torch.Tensor, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Each row's loss (B,): cross-entropy for class labels (B,); for multi-label AU targets (B, A) of
+    1, 0 or -1 (uncertain), binary cross-entropy averaged over the row's known targets (-1 masked), each
+    AU's positive term weighted by ``pos_weight`` ((A,) or (B, A); ``train.au.positive_weights``)."""
+    if label.dim() == 1:
+        return F.cross_entropy(logits, label, reduction="none")
+    known = (label >= 0).to(logits.dtype)  # (B, A)
+    bce = F.binary_cross_entropy_with_logits(logits, label.clamp(min=0).to(logits.dtype), reduction="none",
+                                             pos_weight=pos_weight)
+    return (bce * known).sum(1) / known.sum(1).clamp(min=1)
+
+
 def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, image: torch.Tensor,
-               motion: torch.Tensor, label: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
-    """One optimisation step on one batch; returns the (detached) mean cross-entropy.
+               motion: torch.Tensor, label: torch.Tensor, precision: str = "fp32",
+               pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """One optimisation step on one batch; returns the (detached) mean loss (``row_loss``: cross-entropy,
+    or masked binary cross-entropy for AU targets).
 
     A non-finite loss is returned *before* the update, so the weights are never poisoned;
     the caller decides how to fail (it knows the fold and the step).
@@ -58,7 +72,7 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, image: 
     model.train()  # the MPT model keeps its frozen backbone in eval mode
     with autocast(image.device, precision):
         logits = model(image, motion)  # (B, C)
-    loss = F.cross_entropy(logits.float(), label)
+    loss = row_loss(logits.float(), label, pos_weight).mean()
     if not torch.isfinite(loss):
         return loss.detach()
     optimizer.zero_grad(set_to_none=True)
@@ -68,9 +82,11 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, image: 
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, image: torch.Tensor, motion: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
-    """Class probabilities (B, C) in float32 (the forward in ``precision``, as in training)."""
+def predict(model: torch.nn.Module, image: torch.Tensor, motion: torch.Tensor, precision: str = "fp32",
+            multilabel: bool = False) -> torch.Tensor:
+    """Class probabilities (B, C) in float32 (the forward in ``precision``, as in training); with
+    ``multilabel`` (AU detection) each output's own probability (sigmoid) instead of a softmax."""
     model.eval()
     with autocast(image.device, precision):
         logits = model(image, motion)
-    return torch.softmax(logits.float(), dim=-1)
+    return torch.sigmoid(logits.float()) if multilabel else torch.softmax(logits.float(), dim=-1)

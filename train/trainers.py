@@ -51,8 +51,10 @@ class OneFold:
         self.optimizer = torch.optim.Adam([p for p in self.net.parameters() if p.requires_grad], lr=lr)
         self.counts = parameter_counts(self.net)
 
-    def step(self, images, motions, labels, rows, precision: str) -> list[float]:
-        return [train_step(self.net, self.optimizer, images[0], motions[0], labels[0], precision).item()]
+    def step(self, images, motions, labels, rows, precision: str, pos_weights=None) -> list[float]:
+        pos_weight = pos_weights[0] if pos_weights is not None else None
+        return [train_step(self.net, self.optimizer, images[0], motions[0], labels[0], precision,
+                           pos_weight).item()]
 
     def load(self, i: int, checkpoint: dict, where) -> None:
         load_trainable(self.net, checkpoint["trainable"], where)
@@ -77,11 +79,12 @@ class FoldBatch:
         self.optimizer = FoldAdam(self.stacked.parameters(), lr=lr)
         self.counts = parameter_counts(self.stacked.base)
 
-    def step(self, images, motions, labels, rows, precision: str) -> list[float]:
+    def step(self, images, motions, labels, rows, precision: str, pos_weights=None) -> list[float]:
         B = max(rows)
         dtype = torch.bfloat16 if precision == "bf16" else None
+        pos_weight = torch.stack(pos_weights) if pos_weights is not None else None  # (F, A)
         return train_step_folds(self.stacked, self.optimizer, pad_stack(images, B), pad_stack(motions, B),
-                                pad_stack(labels, B), rows, autocast_dtype=dtype).tolist()
+                                pad_stack(labels, B), rows, autocast_dtype=dtype, pos_weight=pos_weight).tolist()
 
     def load(self, i: int, checkpoint: dict, where) -> None:
         self.stacked.load_fold_state(i, checkpoint["trainable"])

@@ -13,13 +13,20 @@ from .app import app, check_choice, fail
 from .datasets_cmd import split_classes
 from .options import LANDMARKS
 
+COMPOSITE = "composite"  # preprocess.composite.COMPOSITE (not imported here: --help stays fast)
 
 
 @app.command("preprocess")
 def preprocess(
     name: str = typer.Argument(..., help="Dataset: " + ", ".join(DATASETS) + " (synthetic data is read as casme2, "
-                               "or casme3 for `mpt synth --layout casme3`)."),
-    root: Path = typer.Option(..., "--root", help="Dataset root folder."),
+                               "or casme3 for `mpt synth --layout casme3`), or composite (with --parts)."),
+    root: Optional[Path] = typer.Option(None, "--root", help="Dataset root folder (composite: the folder holding "
+                                        "one folder per part, named after it). Required unless a parts file "
+                                        "names every part's root."),
+    parts: Optional[str] = typer.Option(None, "--parts", help="composite: comma-separated corpora, e.g. "
+                                        "casme2,samm,smic,casme3."),
+    parts_file: Optional[Path] = typer.Option(None, "--parts-file", help="composite: TOML with a [part] table "
+                                              "per corpus (root, annotations, classes, max_seconds)."),
     annotations: Optional[Path] = typer.Option(
         None, "--annotations", help="Annotation file (default: found under --root)."
     ),
@@ -36,7 +43,8 @@ def preprocess(
     ),
     size: int = typer.Option(224, "--size", help="Frame size in pixels (METHOD: 224)."),
     classes: Optional[str] = typer.Option(None, "--classes", help="Comma-separated class selection or a preset "
-                                          "(casme3-7, casme3-4, casme3-3); default: the dataset's standard classes."),
+                                          "(casme3-7, casme3-4, casme3-3); default: the dataset's standard classes. "
+                                          "composite: a class map, 3class (default) or a .toml/.json file."),
     face: Optional[str] = typer.Option(None, "--face", help="auto: detect the face and its landmarks (dlib) and "
                                        "align it (one transform per clip, found on the onset frame); haar: the same "
                                        "from OpenCV's Haar eyes; none: use frames as they are. Default: auto for "
@@ -56,30 +64,57 @@ def preprocess(
     started while the first builds the same cache waits for it and reuses it.
     The cache path is printed as the last line.
     """
-    check_choice(name, DATASETS, "NAME")
+    check_choice(name, DATASETS + (COMPOSITE,), "NAME")
     check_choice(motion_output, MOTION_OUTPUTS, "--motion-output")
     if face is not None:
         check_choice(face, FACE_MODES, "--face")
     check_choice(landmarks, LANDMARK_MODELS, "--landmarks")
     if track and face not in (None, "auto"):
         fail(f"--track needs landmarks (--face auto), not --face {face}")
-    if not root.is_dir():
+    if root is not None and not root.is_dir():
         fail(f"--root {root}: not a folder")
     if annotations is not None and not annotations.is_file():
         fail(f"--annotations {annotations}: no such file")
     if jobs is not None and jobs < 1:
         fail(f"--jobs {jobs}: must be >= 1")
+    if name != COMPOSITE and (parts is not None or parts_file is not None):
+        fail(f"--parts and --parts-file are for `mpt preprocess composite`, not {name}")
+    if name != COMPOSITE and root is None:
+        fail("--root is required (the dataset's root folder)")
 
     from mpt_core.clip import PreprocessSettings
-    from preprocess.pipeline import build_cache
 
     settings = PreprocessSettings(
         alpha=alpha, levels=levels, f_lo=f_lo, f_hi=f_hi, order=order, frames=frames,
         motion_output=motion_output, size=size,
     )  # fmt: skip
+    if name == COMPOSITE:
+        path = _composite(parts, parts_file, root, annotations, classes, max_seconds, settings=settings,
+                          cache_dir=cache_dir, jobs=jobs, strict=strict, force=force, progress=progress, face=face,
+                          landmarks=landmarks, track=track)
+        typer.echo(str(path))
+        return
+
+    from preprocess.pipeline import build_cache
+
     path = build_cache(
         name, root, annotations, settings=settings, cache_dir=cache_dir, jobs=jobs, strict=strict,
         force=force, progress=progress, classes=split_classes(classes), face=face, landmarks=landmarks,
         track=track, max_seconds=max_seconds,
     )  # fmt: skip
     typer.echo(str(path))
+
+
+def _composite(parts, parts_file, root, annotations, classes, max_seconds, **build) -> Path:
+    """`mpt preprocess composite`: parse the parts (and their file), then build the one cache."""
+    from preprocess.composite import build_composite_cache, parse_parts, read_parts_file, resolve_parts
+
+    if parts is None:
+        fail("composite needs --parts, e.g. --parts casme2,samm,smic,casme3")
+    if annotations is not None or max_seconds is not None:
+        fail("composite: give each part's annotations or max_seconds in --parts-file ([casme3] max_seconds = 10)")
+    if parts_file is not None and not parts_file.is_file():
+        fail(f"--parts-file {parts_file}: no such file")
+    names = parse_parts(parts)
+    tables, file_classes = read_parts_file(parts_file) if parts_file is not None else ({}, None)
+    return build_composite_cache(resolve_parts(names, root, tables), classes or file_classes or "3class", **build)

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from mpt_core.names import PRECISIONS, VARIANTS
+from mpt_core.names import PRECISIONS, PROTOCOLS, TASKS, VARIANTS
 
 from .app import app, check_choice, fail
 
@@ -25,6 +25,18 @@ def parse_fold_batch(text: str) -> int:
 @app.command("train")
 def train(
     cache: Path = typer.Option(..., "--cache", help="Preprocessed HDF5 cache (from `mpt preprocess`)."),
+    test_cache: Optional[Path] = typer.Option(None, "--test-cache", help="Cross-dataset protocol: train on every "
+                                              "clip of --cache, test once on every clip of this cache (same "
+                                              "preprocessing settings)."),
+    protocol: Optional[str] = typer.Option(None, "--protocol", help="loso (one fold per subject; the default), "
+                                           "lodo (one fold per part of a composite cache) or cross (with "
+                                           "--test-cache, the default there)."),
+    class_map: Optional[str] = typer.Option(None, "--class-map", help="Cross protocol: how the two caches' "
+                                            "classes meet: 3class or a .toml/.json map (default: by name)."),
+    task: str = typer.Option("emotion", "--task", help="emotion (the cache's classes) or au (multi-label Action "
+                             "Unit detection from the clips' AU strings)."),
+    aus: Optional[str] = typer.Option(None, "--aus", help="--task au: the AUs to detect, e.g. 1,2,4,12 "
+                                      "(default 1,2,4,5,6,7,9,10,12,14,15,17)."),
     fold: str = typer.Option("all", "--fold", help="'all', a fold index (0-based, subjects sorted) or a subject id."),
     variant: str = typer.Option("mpt", "--variant", help="Model variant (see `mpt model-info`): mpt, full-ft, head-only, ..."),
     backbone: str = typer.Option("vit_base_patch16_224", "--backbone", help="timm ViT name."),
@@ -58,7 +70,9 @@ def train(
                                        help="C, the channels of the prompt generator's frame embedding."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar per fold."),
 ) -> None:
-    """Leave-one-subject-out training and evaluation of a preprocessed cache."""
+    """Train and evaluate on a preprocessed cache: leave one subject out (default), leave one dataset out
+    of a composite (--protocol lodo), or train on one cache and test on another (--test-cache); emotion
+    classes (default) or Action Unit detection (--task au)."""
     from mpt_core.model import ModelSettings
     from train.loop import run_loso
     from train.report import write_report
@@ -66,32 +80,53 @@ def train(
 
     check_choice(variant, VARIANTS, "--variant")
     check_choice(precision, PRECISIONS, "--precision")
+    check_choice(task, TASKS, "--task")
+    protocol = protocol or ("cross" if test_cache is not None else "loso")
+    check_choice(protocol, PROTOCOLS, "--protocol")
+    if (protocol == "cross") != (test_cache is not None):
+        fail("--protocol cross needs --test-cache, and --test-cache goes with the cross protocol")
+    au_list = None
+    if aus is not None:
+        from mpt_core.aus import parse_au_list
+
+        try:
+            au_list = parse_au_list(aus)
+        except ValueError as err:
+            fail(f"--aus {aus!r}: {err}")
     n_fold_batch = parse_fold_batch(fold_batch)
     if weights is not None and not weights.is_file():
         fail(f"--weights {weights}: no such file")
-    out = out or Path("runs") / f"{cache.stem}-{variant}"
+    name = cache.stem + (f"-to-{test_cache.stem}" if test_cache is not None else "")
+    name += "" if protocol in ("loso", "cross") else f"-{protocol}"
+    out = out or Path("runs") / f"{name}-{variant}{'-au' if task == 'au' else ''}"
     ts = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, flip=not no_flip,
                        memory_budget_gb=memory_budget_gb, precision=precision, fold_batch=n_fold_batch)
     ms = ModelSettings(variant=variant, backbone=backbone, img_size=img_size, depth=depth, motion_size=motion_size,
                        prompts=prompts, reduction=reduction, embed_channels=embed_channels)
     run = run_loso(cache, train_settings=ts, model_settings=ms, out=out, folds=fold, weights=weights,
-                   resume=resume, progress=progress, final=final, final_only=final_only)
+                   resume=resume, progress=progress, final=final, final_only=final_only, protocol=protocol,
+                   test_cache=test_cache, class_map=class_map, task=task, aus=au_list)
     if final_only:
         typer.echo(f"final model: {run / 'final.safetensors'}")
     else:
         write_report(run)
         typer.echo((run / "summary.md").read_text())
+        typer.echo(f"report: {run / 'report.html'} (open it in a browser)")
         if final:
             typer.echo(f"final model: {run / 'final.safetensors'}")
     typer.echo(f"run folder: {run}")
 
 
 @app.command("report")
-def report(run_dirs: List[Path] = typer.Argument(..., help="One or more run folders (from `mpt train`).")) -> None:
-    """Re-render each run's plots and results, and print a side-by-side table of the runs."""
+def report(
+    run_dirs: List[Path] = typer.Argument(..., help="One or more run folders (from `mpt train`)."),
+    latex: bool = typer.Option(False, "--latex", help="Print a booktabs LaTeX table instead (one row per "
+                               "configuration, its seeds as mean ± sd, the best per column in bold)."),
+) -> None:
+    """Re-render each run's report.html, plots and results, and print a side-by-side table of the runs."""
     from train.report import render_report
 
-    typer.echo(render_report(run_dirs))
+    typer.echo(render_report(run_dirs, latex=latex))
 
 
 @app.command("demo")

@@ -52,6 +52,11 @@ def check_run(name: str, run: Path, config: dict) -> dict[str, str]:
     if trained != name:
         raise StrInputError(f"{run}: trained on {trained}'s clips, not {name}'s; mpt str needs a run trained on the "
                             f"micro-expressions of the corpus it scores (mpt preprocess {name}; mpt train --fold all)")
+    protocol, task = config.get("protocol", "loso"), config.get("task", "emotion")
+    if protocol != "loso" or task != "emotion":
+        raise StrInputError(f"{run}: a {protocol} run of the {task} task; mpt str needs a leave-one-subject-out run "
+                            "of the emotion classes (mpt train --fold all), so each subject has the model that held "
+                            "it out")
     _, known = _labels(name)
     classes = config["classes"]
     try:

@@ -75,8 +75,10 @@ def train_task(run: RunJob, cache: str, log: Path) -> dict:
         resume = (run.folder / "config.json").is_file()  # decided here, so a retried task resumes
         folder = run_loso(cache, train_settings=replace(run.config.train, seed=run.seed),
                           model_settings=run.config.model, out=run.folder, weights=run.config.weights,
-                          resume=resume, progress=False)
+                          resume=resume, progress=False, **run.config.run)
         res = write_report(folder)
+    if res.get("task") == "au":
+        return {"mean_f1": res["mean_f1"], "seconds": time.perf_counter() - start}
     return {"accuracy": res["accuracy"], "uf1": res["uf1"], "uar": res["uar"],
             "seconds": time.perf_counter() - start}
 
@@ -112,8 +114,9 @@ class _Progress:
         if error:
             self.echo(f"[{self.done}/{self.total}] {run_id}: FAILED: {error}")
         else:
-            self.echo(f"[{self.done}/{self.total}] {run_id}: Acc {100 * res['accuracy']:.2f} UF1 "
-                      f"{100 * res['uf1']:.2f} UAR {100 * res['uar']:.2f} ({res['seconds']:.0f} s)")
+            figures = (f"mean AU F1 {100 * (res['mean_f1'] or 0):.2f}" if "mean_f1" in res else
+                       f"Acc {100 * res['accuracy']:.2f} UF1 {100 * res['uf1']:.2f} UAR {100 * res['uar']:.2f}")
+            self.echo(f"[{self.done}/{self.total}] {run_id}: {figures} ({res['seconds']:.0f} s)")
         if self.bar:
             self.bar.advance(self.task)
 

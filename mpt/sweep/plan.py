@@ -118,7 +118,7 @@ def _token(key: str, value) -> str:
     if isinstance(value, (int, float)):
         return f"{key}{value:g}"
     if isinstance(value, tuple):
-        return f"{key}-{'+'.join(value)}"
+        return f"{key}-{'+'.join(map(str, value))}"
     return f"{key}-{value}"
 
 
@@ -136,7 +136,8 @@ def run_state(folder: Path) -> str:
     results, config = folder / "results.json", folder / "config.json"
     if results.is_file() and config.is_file():
         try:
-            if json.loads(results.read_text())["clips"] == json.loads(config.read_text())["n_clips"]:
+            config = json.loads(config.read_text())
+            if json.loads(results.read_text())["clips"] == config.get("n_eval_clips", config["n_clips"]):
                 return DONE
         except (ValueError, KeyError):
             pass  # a foreign or torn file: resume, which rewrites results.json

@@ -2,7 +2,9 @@
 
     [data]         dataset, root, annotations (optional), cache_dir (default "cache")
     [preprocess]   base preprocessing: any PreprocessSettings field, classes, face, strict; jobs
-    [train]        base training: any TrainSettings or ModelSettings field, weights, no_flip; seeds
+    [train]        base training: any TrainSettings or ModelSettings field, weights, no_flip; seeds;
+                   protocol (loso, lodo, cross), test_cache (a cache path: the cross protocol), class_map,
+                   task (emotion, au), aus (for task au)
     [[table]]      name; either vary = {key = [values], ...} (the product of the lists) or
                    rows = [{key = value, ...}, ...] (one row each); optional header (the title of
                    the row column), reference (the caption of reference figures given per row), note.
@@ -30,7 +32,7 @@ from pathlib import Path
 
 from mpt_core.clip import PreprocessSettings
 from mpt_core.model import VARIANT_SPECS, ModelSettings
-from mpt_core.names import DATASETS, FACE_MODES
+from mpt_core.names import DATASETS, FACE_MODES, PROTOCOLS, TASKS
 from train.runs import RESUMABLE_CHANGES
 from train.settings import TrainSettings
 
@@ -41,12 +43,15 @@ CACHE_KEYS = ("classes", "face", "strict")  # preprocessing keys that are not Pr
 MODEL_KEYS = tuple(f.name for f in fields(ModelSettings) if f.name not in ("num_classes", "frames"))  # from the cache
 TRAIN_KEYS = tuple(f.name for f in fields(TrainSettings) if f.name != "seed")  # seeds: [train] seeds
 SPEED_KEYS = tuple(sorted(RESUMABLE_CHANGES))  # change how fast a run goes, not its numbers
-SETTING_KEYS = PREPROCESS_KEYS + CACHE_KEYS + MODEL_KEYS + TRAIN_KEYS + ("weights",)
+# how a run is evaluated and what it learns (mpt train --protocol, --test-cache, --class-map, --task, --aus)
+RUN_DEFAULTS = {"protocol": "loso", "test_cache": None, "class_map": None, "task": "emotion", "aus": None}
+RUN_KEYS = tuple(RUN_DEFAULTS)
+SETTING_KEYS = PREPROCESS_KEYS + CACHE_KEYS + MODEL_KEYS + TRAIN_KEYS + ("weights",) + RUN_KEYS
 ALIASES = {"no_flip": "flip"}  # mpt train --no-flip
 SECTION_KEYS = {
     "data": ("dataset", "root", "annotations", "cache_dir"),
     "preprocess": PREPROCESS_KEYS + CACHE_KEYS + ("jobs",),
-    "train": MODEL_KEYS + TRAIN_KEYS + ("weights", "no_flip", "seeds", "seed"),
+    "train": MODEL_KEYS + TRAIN_KEYS + ("weights", "no_flip", "seeds", "seed") + RUN_KEYS,
     "table": ("name", "vary", "rows", "header", "reference", "note"),
 }
 ROW_KEYS = ("label", "note", "skip", "reference")
@@ -68,13 +73,16 @@ class Config:
     model: ModelSettings
     train: TrainSettings
     weights: Path | None
+    run: dict = field(default_factory=lambda: dict(RUN_DEFAULTS))  # RUN_KEYS -> value
 
     def flat(self) -> dict:
-        """key -> value of every setting that changes results, in a fixed order (for ids and dedupe)."""
+        """key -> value of every setting that changes results, in a fixed order (for ids and dedupe). The
+        run keys appear only where they differ from their defaults, so earlier sweeps keep their ids."""
         train = {k: v for k, v in self.train.to_dict().items() if k not in SPEED_KEYS and k != "seed"}
         model = {k: getattr(self.model, k) for k in MODEL_KEYS}
+        run = {k: v for k, v in self.run.items() if v != RUN_DEFAULTS[k]}
         return {**self.preprocess.to_dict(), "classes": self.classes, "face": self.face, "strict": self.strict,
-                **model, **train, "weights": self.weights}
+                **model, **train, "weights": self.weights, **run}
 
 
 @dataclass(frozen=True)
@@ -126,9 +134,18 @@ def make_config(values: dict) -> Config:
     weights = values.get("weights")
     if not VARIANT_SPECS[model.variant].pretrained:
         weights = None  # that variant trains a random backbone and refuses a weights file
+    run = {**RUN_DEFAULTS, **pick(RUN_KEYS)}
+    if run["test_cache"] is not None and "protocol" not in values:
+        run["protocol"] = "cross"
+    if (run["protocol"] == "cross") != (run["test_cache"] is not None):
+        raise ValueError("protocol cross needs test_cache (a cache path), and test_cache goes with protocol cross")
+    if run["class_map"] is not None and (run["protocol"] != "cross" or run["task"] != "emotion"):
+        raise ValueError("class_map applies to protocol cross with task emotion")
+    if run["aus"] is not None and run["task"] != "au":
+        raise ValueError("aus applies to task au")
     return Config(preprocess=PreprocessSettings(**pick(PREPROCESS_KEYS)), classes=values.get("classes"),
                   face=values.get("face"), strict=values.get("strict", False), model=model,
-                  train=TrainSettings(**pick(TRAIN_KEYS)), weights=weights)
+                  train=TrainSettings(**pick(TRAIN_KEYS)), weights=weights, run=run)
 
 
 def _check_backbone(name: str) -> None:
@@ -156,6 +173,30 @@ def _normalise(key: str, value):
         raise ValueError(f"must be one of {', '.join(FACE_MODES)}, got {value!r}")
     if key == "strict" and not isinstance(value, bool):
         raise ValueError(f"must be true or false, got {value!r}")
+    if key == "protocol" and value not in PROTOCOLS:
+        raise ValueError(f"must be one of {', '.join(PROTOCOLS)}, got {value!r}")
+    if key == "task" and value not in TASKS:
+        raise ValueError(f"must be one of {', '.join(TASKS)}, got {value!r}")
+    if key == "aus":
+        from mpt_core.aus import parse_au_list
+
+        if isinstance(value, list) and all(isinstance(a, int) and not isinstance(a, bool) for a in value):
+            value = ",".join(map(str, value))
+        if not isinstance(value, str):
+            raise ValueError(f"must be a list of AU numbers or a string such as \"1,2,4\", got {value!r}")
+        return key, parse_au_list(value)
+    if key in ("test_cache", "class_map"):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"must be a {'file path' if key == 'test_cache' else 'preset name or file path'} "
+                             f"(a string), got {value!r}")
+        from mpt_core.classmap import PRESETS
+
+        if key == "class_map" and value in PRESETS:
+            return key, value
+        path = Path(value).expanduser().resolve()
+        if not path.is_file():
+            raise ValueError(f"{value}: no such file")
+        return key, path
     if key == "weights":
         if not isinstance(value, str):
             raise ValueError(f"must be a file path (a string), got {value!r}")

@@ -1,4 +1,5 @@
-"""The sweep's results: ``OUT/results.json`` and ``OUT/tables.md``, one table per ``[[table]]``.
+"""The sweep's results: ``OUT/results.json`` and ``OUT/tables.md``, one table per ``[[table]]``; with
+``OUT/tables.tex`` (``latex.py``) and ``OUT/report.html`` (``report.py``) beside them.
 
 A row's figures come from its finished runs, one per seed: the trainable parameter count (from the
 fold records, identical in every fold) and the pooled LOSO accuracy, UF1 and UAR of each run
@@ -17,24 +18,24 @@ from pathlib import Path
 
 from mpt_core.fileio import atomic_write
 
+from .columns import AU_METRICS, METRICS, REFERENCE
 from .plan import DONE, Plan
 
-METRICS = (("accuracy", "Acc"), ("uf1", "UF1"), ("uar", "UAR"))
-REFERENCE = (("params_m", "#params (M)"), ("acc", "Acc (%)"), ("f1", "F1 (%)"))
 
 
 def _jsonable(value):
     return str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
 
 
-def _run_figures(folder: Path) -> tuple[dict, int | None]:
+def _run_figures(folder: Path) -> tuple[dict, int | None, int]:
     res = json.loads((folder / "results.json").read_text())
     records = sorted((folder / "folds").glob("*.json"))
     params = json.loads(records[0].read_text()).get("parameters", {}).get("trainable") if records else None
-    return {k: res[k] for k, _ in METRICS}, params
+    return {k: res.get(k) for k, _ in METRICS + AU_METRICS}, params, res.get("clips")  # an AU run has mean_f1 only
 
 
 def _stats(values: list) -> dict | None:
+    values = [v for v in values if v is not None]
     if not values:
         return None
     return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else None,
@@ -55,7 +56,9 @@ def collect(plan: Plan) -> dict:
                 "settings": {k: _jsonable(v) for k, v in row.values.items()},
                 "runs": list(ids), "seeds": len(done), "seeds_planned": len(ids),
                 "trainable_parameters": params[0] if params else None,
+                "clips": figures[done[0]][2] if done else None,
                 **{k: _stats([figures[i][0][k] for i in done]) for k, _ in METRICS},
+                **{k: s for k, _ in AU_METRICS if (s := _stats([figures[i][0][k] for i in done]))},
                 "skipped": row.skip, "note": row.note, "reference": row.reference,
             })  # fmt: skip
         tables.append({"name": table.name, "header": table.header, "reference": table.reference,
@@ -86,7 +89,8 @@ def render(results: dict) -> str:
     for t in results["tables"]:
         ref_cols = [(k, name) for k, name in REFERENCE
                     if any((r["reference"] or {}).get(k) is not None for r in t["rows"])]
-        head = [t["header"], "trainable params", *(f"{name} (%)" for _, name in METRICS), "seeds"]
+        metrics = METRICS + tuple(m for m in AU_METRICS if any(m[0] in r for r in t["rows"]))
+        head = [t["header"], "trainable params", *(f"{name} (%)" for _, name in metrics), "seeds"]
         head += [f"ref. {name}" for _, name in ref_cols]
         out += [f"## {t['name']}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         notes = []
@@ -98,10 +102,10 @@ def render(results: dict) -> str:
                 notes.append(f"({len(notes) + 1}) {name}: {'; '.join(why)}")
                 label += f" ({len(notes)})"
             if r["skipped"]:
-                cells = ["—"] * (len(METRICS) + 1) + ["0"]
+                cells = ["—"] * (len(metrics) + 1) + ["0"]
             else:
                 params = r["trainable_parameters"]
-                cells = [f"{params:,}" if params is not None else "", *(_cell(r[k]) for k, _ in METRICS),
+                cells = [f"{params:,}" if params is not None else "", *(_cell(r.get(k)) for k, _ in metrics),
                          f"{r['seeds']}/{r['seeds_planned']}"]
             refs = [_ref((r["reference"] or {}).get(k), k) for k, _ in ref_cols]
             out.append("| " + " | ".join([label, *cells, *refs]) + " |")
@@ -115,8 +119,14 @@ def render(results: dict) -> str:
 
 
 def write_tables(plan: Plan) -> dict:
-    """Write OUT/results.json and OUT/tables.md (atomically); returns the results object."""
+    """Write OUT/results.json, OUT/tables.md, OUT/tables.tex and OUT/report.html (each atomically);
+    returns the results object."""
+    from .latex import render_latex
+    from .report import write_sweep_page
+
     results = collect(plan)
     atomic_write(plan.out / "results.json", lambda p: p.write_text(json.dumps(results, indent=1) + "\n"))
     atomic_write(plan.out / "tables.md", lambda p: p.write_text(render(results)))
+    atomic_write(plan.out / "tables.tex", lambda p: p.write_text(render_latex(results)))
+    write_sweep_page(plan, results)
     return results
