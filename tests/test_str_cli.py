@@ -137,6 +137,11 @@ def test_run_with_classes_the_corpus_cannot_map(world, tmp_path):
     assert "cannot be mapped to cas2's labels" in line
 
 
+def test_run_that_is_not_a_loso_emotion_run(world, tmp_path):
+    line = str_error(world, edited_run(world, tmp_path, protocol="lodo"))
+    assert "a lodo run of the emotion task" in line
+
+
 def test_run_without_a_subjects_fold(world, tmp_path):
     run = edited_run(world, tmp_path)
     (run / "folds" / "s16.json").unlink()
