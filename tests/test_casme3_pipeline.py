@@ -56,7 +56,8 @@ def test_preprocess_aligns_faces_and_trains(synth):
         assert not np.array_equal(f["rank"][()], rank)
     # Haar keeps the key its caches had before landmarks ("auto"); tracking is another cache again
     paths = {str(cache)}
-    for extra, expected in ((["--face", "haar"], "auto"), (["--track"], {"aligner": "landmarks68"})):
+    for extra, expected in ((["--face", "haar"], "auto"), (["--landmarks", "5"], "landmarks5"),
+                            (["--track"], {"aligner": "landmarks68"})):
         r = runner.invoke(app, ["preprocess", "casme3", "--root", str(out / "data"), "--annotations", str(table),
                                 "--cache-dir", str(out / "cache"), "--size", "64", "--jobs", "1", "--strict",
                                 "--no-progress", *extra])

@@ -109,3 +109,22 @@ def test_errors_give_one_line(clips):
     assert "after" in one_error_line(invoke(video, "-o", tmp / "x.mp4", "--onset", 5, "--offset", 2))
     assert "--fps" in one_error_line(invoke(clips["moving"], "-o", tmp / "x.mp4"))  # a folder has no frame rate
     assert not (tmp / "x.mp4").exists()
+
+
+def test_tracked_and_haar_alignment(clips):
+    """--track stabilises every frame (the still head's crop stays put, the lips still magnify more
+    than the forehead; its sub-pixel frame-to-frame jitter is magnified too, so less so than with
+    one transform: README); --face haar keeps the method before landmarks; --track needs landmarks."""
+    tmp = clips["tmp"]
+    for extra, ratio in ((["--track"], 2.0), (["--face", "haar"], 3.0)):
+        out = tmp / f"{extra[-1]}.mp4"
+        result = invoke(clips["moving"], "-o", out, "--fps", FPS, *extra)
+        assert result.exit_code == 0, result.output
+        frames, _ = read_video(out)
+        assert frames.shape == (N, 224, 448, 3)
+        original, magnified = halves(frames)
+        assert np.abs(original[1, BODY] - original[0, BODY]).mean() < 2  # frames 0 and 1 are the same face
+        diff = np.abs(magnified - original)[N // 2:].mean(axis=(0, 3))
+        assert diff[MOUTH].mean() > ratio * diff[FOREHEAD].mean(), extra
+    line = one_error_line(invoke(clips["moving"], "-o", tmp / "y.mp4", "--fps", FPS, "--face", "haar", "--track"))
+    assert "--track needs landmarks" in line

@@ -56,18 +56,20 @@ def _haar_boxes(gray: np.ndarray):
     return out
 
 
-def detect(gray: np.ndarray, *, kind: str = "68", near=None) -> Detection | None:
+def detect(gray: np.ndarray, *, kind: str = "68", near=None, thorough: bool = True) -> Detection | None:
     """The best face on an (H, W) uint8 frame and its landmarks, or None.
 
     ``near``: (x, y) input px; when given, the face whose box centre is closest to it is taken
     (re-detection in a track must not jump to another face), else the highest-scoring one.
+    ``thorough``: when HOG finds nothing upright, try rotated copies and Haar's cascade (about 4x the
+    time of the upright search; a tracker searching frame after frame does it only now and then).
     """
     found, detector = detect_faces(gray, 0), "hog"
     if not found and max(gray.shape) <= MAX_UPSAMPLED_SIDE:
         found = detect_faces(gray, 1)
-    if not found:
+    if not found and thorough:
         found, detector = _rotated_hog(gray, 0 if max(gray.shape) > MAX_UPSAMPLED_SIDE else 1), "hog-rotated"
-    if not found:
+    if not found and thorough:
         found, detector = _haar_boxes(gray), "haar"
     if not found:
         return None

@@ -33,7 +33,8 @@ STATUSES = ("detected", "tracked", "lost")
 CHECK_SIDE = 48  # px side of the stabilised grey face used for the appearance check
 CONFIRM_SIDE = 160  # px side of the levelled crop the periodic re-detection runs on
 FILTER_SIDE = 224  # the points relative to the head are filtered in pixels of a crop this size
-MAX_GAP = 3  # frames lost in a row before the whole frame is searched again
+MAX_GAP = 3
+THOROUGH_EVERY = 8  # while searching, the thorough detector (rotated copies, Haar) runs every this many frames  # frames lost in a row before the whole frame is searched again
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,19 @@ class Track:
     def landmarks_in_crop(self, i: int, size: int) -> np.ndarray:
         """(K, 2) float64 landmarks of frame ``i`` in the pixels of its (size, size) stabilised crop."""
         return transform_points(self.crop_matrix(i, size), self.landmarks[i])
+
+    def head_motion_px(self, size: int, reference: int = 0) -> np.ndarray:
+        """(N,) how far the head moved from frame ``reference``: the largest displacement of the stable
+        points (eye corners, nose bridge) seen through that frame's crop, in pixels of a (size, size)
+        crop (NaN where lost). Small values: one transform would serve the whole clip."""
+        m = self.crop_matrix(reference, size)
+        stable = list(STABLE_68) if self.landmarks.shape[1] == 68 else slice(None)
+        base = transform_points(m, self.landmarks[reference][stable])
+        out = np.full(len(self), np.nan)
+        for i in range(len(self)):
+            if self.status[i] != "lost":
+                out[i] = np.hypot(*(transform_points(m, self.landmarks[i][stable]) - base).T).max()
+        return out
 
     def save(self, path) -> None:
         """A .npz with every array, the statuses, fps and frame size."""
@@ -167,6 +181,7 @@ class _Tracker:
         self.last_good = None  # frame index of the last good frame
         self.last_detection = None
         self.last_centre = None
+        self.searched = 0  # frames searched for a face since the last good one
 
     def stable(self, points: np.ndarray) -> np.ndarray:
         return points[list(STABLE_68)] if len(points) == 68 else points
@@ -203,7 +218,10 @@ class _Tracker:
                 self.detected = crop
                 return self.accept(i, crop, points, "detected")
             return self.accept(i, crop, points, "tracked")
-        found = detect(gray, kind=self.s.landmarks, near=self.last_centre)
+        # searching: the upright detector every frame, the thorough one (rotations, Haar) every few
+        found = detect(gray, kind=self.s.landmarks, near=self.last_centre,
+                       thorough=self.searched % THOROUGH_EVERY == 0)
+        self.searched += 1
         if found is None:
             return "lost", None
         crop = self.check_crop(gray, found.points)
@@ -221,7 +239,7 @@ class _Tracker:
         return self.accept(i, crop, found.points, "detected")
 
     def accept(self, i, crop, points, status):
-        self.points, self.previous, self.last_good = points, crop, i
+        self.points, self.previous, self.last_good, self.searched = points, crop, i, 0
         self.last_centre = points.mean(axis=0)
         return status, points
 
