@@ -36,7 +36,7 @@ def spot(*args):
 def test_dataset_json_eval_csv_plot(synth, tmp_path):
     out, table = synth
     r = spot("--dataset", "cas2", "--root", out, "--eval", "--json", "--csv", tmp_path / "pred.csv",
-             "--plot", tmp_path / "spot.png")
+             "--plot", tmp_path / "spot.png", "--report", tmp_path / "spot.html")
     assert r.exit_code == 0, r.output
     result = json.loads(r.stdout)  # exactly one object on stdout
     assert [v["video"] for v in result["videos"]] == ["15_0101", "16_0101"]
@@ -60,6 +60,11 @@ def test_dataset_json_eval_csv_plot(synth, tmp_path):
                                 "--annotations", str(table), "--json"])
     assert again.exit_code == 0 and json.loads(again.stdout) == ev  # the CSV scores as the run did
     assert (tmp_path / "spot.png").read_bytes()[:4] == b"\x89PNG"
+    # the evaluation page: the overall figures as text, one embedded plot per video, nothing from the network
+    page = (tmp_path / "spot.html").read_text()
+    assert result["report"] == str(tmp_path / "spot.html")
+    assert f"{ev['overall']['f1']:.4f}" in page and "http://" not in page and "https://" not in page
+    assert page.count('src="data:image/png;base64,') >= 2 and "s15/15_0101" in page
 
 
 def test_single_input_json_and_table(synth):
@@ -119,6 +124,7 @@ def test_table_row_whose_frames_folder_is_missing(synth, tmp_path):
     (["somewhere", "--dataset", "cas2", "--root", "."], "either INPUT... or --dataset"),
     (["--dataset", "casme2", "--root", "."], "--dataset 'casme2' is not one of cas2, samm-lv"),
     (["x.mp4", "--eval"], "--eval applies to --dataset only"),
+    (["x.mp4", "--report", "r.html"], "--report needs --dataset and --eval"),
     (["missing-folder"], "not found"),
 ])
 def test_bad_options(args, message):
