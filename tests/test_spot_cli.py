@@ -153,3 +153,23 @@ def test_preprocess_caches_the_micro_expressions_as_clips(synth, tmp_path):
     assert identity["face"] not in (None, "none") and identity["dataset"] == "cas2"  # whole frames: aligned
     assert len(faces) == len(micro) and set(zip(subjects, onsets)) == micro
     assert all(face for face in faces)  # every clip carries its face transform
+
+
+def test_samm_lv_at_200_fps_every_7th_frame(tmp_path):
+    """SAMM-LV's 200 fps: every 7th frame is processed; k and the intervals are in input frame numbers."""
+    out = tmp_path / "samm"
+    r = runner.invoke(app, ["synth", str(out), "--layout", "samm-lv", "--subjects", "2", "--videos-per-subject", "1",
+                            "--seconds", "3", "--width", "320", "--height", "240", "--seed", "4", "--jobs", "1"])
+    assert r.exit_code == 0, r.output
+    r = spot("--dataset", "samm-lv", "--root", out, "--eval", "--json")
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.stdout)
+    assert [v["video"] for v in result["videos"]] == ["006_1", "007_1"]
+    for v in result["videos"]:
+        assert (v["fps"], v["step"], v["k"]) == (200, 7, 42)  # k: 6 processed frames = 42 input frames
+        assert v["first"] == 1 and (v["last"] - 1) % 7 == 0
+        for i in v["intervals"]:
+            assert all((i[key] - 1) % 7 == 0 for key in ("onset", "apex", "offset"))  # processed frames 1, 8, 15...
+    events = json.loads((out / "synth-events.json").read_text())
+    truth = sum(e["kind"] in ("micro", "macro") for v in events for e in v["events"])
+    assert result["evaluation"]["overall"]["tp"] + result["evaluation"]["overall"]["fn"] == truth
