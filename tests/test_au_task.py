@@ -141,3 +141,15 @@ def test_explain_refuses_an_au_run(au_run):
     root, _, _ = au_run
     result = runner.invoke(app, ["explain", str(root / "run")])
     assert result.exit_code == 1 and "mpt explain reads leave-one-subject-out emotion runs" in result.stderr
+
+
+def test_au_run_page_shows_the_per_au_figures(au_run):
+    root, _, _ = au_run
+    res = json.loads((root / "run" / "results.json").read_text())
+    page = (root / "run" / "report.html").read_text()
+    assert "Per Action Unit" in page and "http://" not in page and "https://" not in page
+    assert f"{100 * res['mean_f1']:.2f}" in page
+    for name, v in res["per_au"].items():
+        assert f"<td>{name}</td>" in page or f">{name}<" in page
+        if v["f1"] is not None:
+            assert f"{100 * v['f1']:.1f}" in page

@@ -195,13 +195,14 @@ def write_report(run_dir) -> dict | None:
     if not folds:
         write_run_page(run_dir, config, [], None)
         return None
-    if config.get("task") == "au":  # the run page (report.html) shows emotion results only; AU runs: summary.md
+    if config.get("task") == "au":
         from .report_au import au_results, au_summary_markdown
 
         res = au_results(config, folds)
         write_json(run_dir / "results.json", res)
         (run_dir / "summary.md").write_text(au_summary_markdown(config, res, run_title(config, folds)) + "\n")
         plot_curves(folds, run_dir / "curves.png")
+        write_run_page(run_dir, config, folds, res)
         return res
     res = results(config, folds)
     write_json(run_dir / "results.json", res)
@@ -216,6 +217,10 @@ def refresh_page(run_dir) -> Path:
     """Rewrite only report.html from the run's files (after ``mpt explain`` added figures to explain/)."""
     run = RunFolder(run_dir)
     config, folds = run.config(), run.fold_records()
+    if folds and config.get("task") == "au":
+        from .report_au import au_results
+
+        return write_run_page(run.path, config, folds, au_results(config, folds))
     return write_run_page(run.path, config, folds, results(config, folds) if folds else None)
 
 

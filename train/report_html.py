@@ -195,6 +195,8 @@ def run_page(run_dir, config: dict, folds: list[dict], res: dict | None) -> str:
                        else ""),
                 section("Settings", _settings(config, []), anchor="settings")]
         return page(_title(config), *body, subtitle="leave-one-subject-out run: no results yet", footer=footer)
+    if res.get("task") == "au":
+        return _au_page(run_dir, config, folds, res, footer)
     nav = [("headline", "Headline"), ("classes", "Per class"), ("confusion", "Confusion"), ("curves", "Curves"),
            ("folds", "Per fold")]
     body = [section("Headline", *_headline(config, res, folds), anchor="headline"),
@@ -215,6 +217,33 @@ def run_page(run_dir, config: dict, folds: list[dict], res: dict | None) -> str:
         nav.append(("explain", "Explanations"))
     subtitle = (f"leave-one-subject-out, {len(folds)} folds, {res['clips']} clips, {len(res['classes'])} classes, "
                 f"last of {res['epochs']} epochs, pooled predictions")
+    return page(_title(config), *body, subtitle=subtitle, nav=nav, footer=footer)
+
+
+def _au_page(run_dir: Path, config: dict, folds: list[dict], res: dict, footer: str) -> str:
+    """An Action Unit detection run (``--task au``): mean AU F1 against its baselines, per-AU figures."""
+    b = res["baselines"]
+    cards = metric_cards([("mean AU F1 (%)", pct(res["mean_f1"]), f"all-negative {pct(b['all_negative']['mean_f1'], 1)} %"),
+                          ("prior guess (%)", pct(b["prior"]["mean_f1"]), "each AU present at its own rate"),
+                          ("all-positive (%)", pct(b["all_positive"]["mean_f1"]), "every AU present")])
+    text = (f"{res['pooled_over']}; an AU counts as present when its probability is at least {res['threshold']:g}. "
+            f"Mean AU F1 is the mean of the per-AU F1 over the AUs some training clip shows"
+            + (f" (left out: {', '.join(res['excluded'])}: {res['excluded_note']})" if res["excluded"] else "") + ".")
+    rows = [(name, v.get("positives"), v.get("train_positives"), pct(v.get("f1"), 1), pct(v.get("auc"), 1))
+            for name, v in res["per_au"].items()]
+    body = [section("Headline", cards, paragraph(text), anchor="headline"),
+            section("Per Action Unit", table(["AU", "positive test clips", "positive training clips", "F1 (%)",
+                                              "AUC (%)"], rows, numeric_columns=(1, 2, 3, 4)), anchor="aus")]
+    if (run_dir / "curves.png").is_file():
+        body.append(section("Training curves", figure((run_dir / "curves.png").read_bytes(),
+                                                      "training loss (binary cross-entropy) per epoch, one line per "
+                                                      "fold", width=760), anchor="curves"))
+    body += [section("Per fold", _per_fold(folds), anchor="folds"),
+             section("Settings", _settings(config, folds), _files(run_dir), anchor="settings")]
+    nav = [("headline", "Headline"), ("aus", "Per AU"), ("curves", "Curves"), ("folds", "Per fold"),
+           ("settings", "Settings")]
+    subtitle = (f"Action Unit detection ({len(res['aus'])} AUs), {res['protocol']}, {len(folds)} folds, "
+                f"{res['clips']} clips, last of {res['epochs']} epochs, pooled predictions")
     return page(_title(config), *body, subtitle=subtitle, nav=nav, footer=footer)
 
 
