@@ -89,9 +89,10 @@ def _video_rgb(path, image: np.ndarray, first_shape) -> np.ndarray:
     return rgb
 
 
-def _load_folder(path: Path, onset, offset, fps) -> ClipInput:
-    files = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
-    files = sorted(p for p in files if p.is_file())
+def numbered_frames(path: Path) -> dict[int, Path]:
+    """A folder's frame images by their frame number; no images or a number twice is an InputError."""
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+                   and p.is_file())
     if not files:
         raise InputError(f"{path}: no frame images ({', '.join(sorted(IMAGE_SUFFIXES))}) in the folder")
     by_number: dict[int, Path] = {}
@@ -100,6 +101,11 @@ def _load_folder(path: Path, onset, offset, fps) -> ClipInput:
         if n in by_number:
             raise InputError(f"{path}: frame number {n} appears twice ({by_number[n].name}, {f.name})")
         by_number[n] = f
+    return by_number
+
+
+def _load_folder(path: Path, onset, offset, fps) -> ClipInput:
+    by_number = numbered_frames(path)
     if fps is None:
         raise InputError(f"{path}: a folder of frames has no frame rate; pass --fps (e.g. 200 for CASME II)")
     fps = _check_fps(path, fps)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cv2
 from .frames import FrameError, decode_frame
-from .inputs import IMAGE_SUFFIXES, InputError, _check_fps, _check_range, _span, frame_number
+from .inputs import IMAGE_SUFFIXES, InputError, _check_fps, _check_range, _span, numbered_frames
 
 
 @dataclass
@@ -79,16 +79,7 @@ def stream_input(path, *, onset: int | None = None, offset: int | None = None, f
     path = Path(path)
     _check_range(path, onset, offset)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
-                       and not p.name.startswith(".") and p.is_file())
-        if not files:
-            raise InputError(f"{path}: no frame images ({', '.join(sorted(IMAGE_SUFFIXES))}) in the folder")
-        by_number: dict[int, Path] = {}
-        for f in files:
-            n = frame_number(f)
-            if n in by_number:
-                raise InputError(f"{path}: frame number {n} appears twice ({by_number[n].name}, {f.name})")
-            by_number[n] = f
+        by_number = numbered_frames(path)
         if fps is None:
             raise InputError(f"{path}: a folder of frames has no frame rate; pass --fps")
         fps = _check_fps(path, fps)

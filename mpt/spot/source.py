@@ -12,7 +12,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from preprocess.inputs import IMAGE_SUFFIXES, InputError, frame_number
+from preprocess.inputs import IMAGE_SUFFIXES, InputError, numbered_frames
 
 
 @dataclass(frozen=True)
@@ -65,16 +65,7 @@ def open_input(path: str | Path, fps: float | None = None) -> LongInput:
     if fps is not None and not (math.isfinite(fps) and fps > 0):
         raise InputError(f"{path}: frame rate must be a positive number, got {fps!r}")
     if path.is_dir():
-        files = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-                 and p.is_file()]
-        if not files:
-            raise InputError(f"{path}: no frame images ({', '.join(sorted(IMAGE_SUFFIXES))}) in the folder")
-        by_number: dict[int, Path] = {}
-        for f in files:
-            n = frame_number(f)
-            if n in by_number:
-                raise InputError(f"{path}: frame number {n} appears twice ({by_number[n].name}, {f.name})")
-            by_number[n] = f
+        by_number = numbered_frames(path)
         numbers = sorted(by_number)
         if numbers[-1] - numbers[0] + 1 != len(numbers):
             have = set(numbers)
