@@ -275,7 +275,7 @@ def parse_spec(text: str, *, source: str = "spec.toml") -> SweepSpec:
     r = _Reader(text, source)
     for name in r.doc:
         if name not in SECTION_KEYS:
-            raise r.error(name, 0, (), f"unknown section; sections are: [data], [preprocess], [train], [[table]]")
+            raise r.error(name, 0, (), "unknown section; sections are: [data], [preprocess], [train], [[table]]")
     data = r.section("data")
     for key in ("dataset", "root"):
         if key not in data:

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mpt_core.fileio import file_sha256
+from mpt_core.fileio import file_sha256  # noqa: F401 (re-exported)
 
 TORCH_SUFFIXES = (".pth", ".pt", ".bin")
 SUFFIXES = (".safetensors", ".npz") + TORCH_SUFFIXES
