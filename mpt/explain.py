@@ -57,6 +57,7 @@ class ExplainResult:
     by_class: Path | None = None
     tsne: Path | None = None
     tsne_panels: list[str] = field(default_factory=list)  # one title per panel drawn
+    page: Path | None = None  # the run's report.html, rewritten with the gallery (default --out only)
     seconds: float = 0.0
 
 
@@ -262,6 +263,10 @@ def explain_run(run_dir, *, clips: list[str] | None = None, model: str | None = 
         result.tsne_panels = tsne_panels(result.tsne, features, subjects=np.array([str(s) for s in index.subjects]),
                                          labels=np.asarray(index.labels, dtype=int), classes=classes,
                                          n_folds=len(records))
+    if out.resolve() == (run.path / "explain").resolve() and (run.path / "report.html").is_file():
+        from train.report import refresh_page
+
+        result.page = refresh_page(run.path)  # the page shows explain/'s figures
     result.seconds = time.perf_counter() - t0
     return result
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -229,7 +230,8 @@ def predict_clip(models: RunModels, path, *, onset=None, offset=None, fps=None, 
 
 def predict(inputs, run, *, model: str | None = None, onset: int | None = None, offset: int | None = None,
             fps: float | None = None, face: str = "auto", landmarks: str = "68", track: bool = False, weights=None,
-            device: str = "auto", save_crops=None, timings: dict | None = None) -> dict:
+            device: str = "auto", save_crops=None, timings: dict | None = None, spot: str = "auto",
+            macro: bool = False, progress: bool = False) -> dict:
     """Class probabilities of each input (a video file or a folder of frames) under the run's model(s).
 
     ``inputs``: one path or a list. ``onset``/``offset``: frame numbers as in the file names (a
@@ -248,6 +250,13 @@ def predict(inputs, run, *, model: str | None = None, onset: int | None = None, 
     "precision", "device", "classes", "clips": [{"input", "onset",
     "offset", "fps", "frames", "face": {"box": [x, y, w, h], "angle_deg"} or None,
     "probabilities": {class: p}, "prediction"(, "crops")}]}``.
+
+    Long inputs (``mpt.timeline``): without ``onset``/``offset``, an input longer than
+    ``timeline.LONG_S`` seconds (``spot="auto"``) or any input (``spot="on"``) is spotted first and
+    each spotted micro-expression interval (macro-expressions too with ``macro``) becomes one entry
+    of ``clips``, with ``"spot": {"onset", "apex", "offset", "type", "score"}``; the result then also
+    has ``"spotted"``: per spotted input, every interval found, the lost frames and the threshold.
+    A short input, or one with ``onset``/``offset``, gives exactly what it gave before spotting existed.
     """
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     if not inputs:
@@ -256,13 +265,28 @@ def predict(inputs, run, *, model: str | None = None, onset: int | None = None, 
     t0 = time.perf_counter()
     models = load_run_models(run, model=model, weights=weights, device=device)
     add_time(timings, "load", t0)
+    from .timeline import spot_then_classify, wants_spotting
+
+    long = [wants_spotting(path, spot, onset, offset, fps) for path in inputs]  # every input checked first
     names = _crop_names(inputs)
-    clips = [predict_clip(models, path, onset=onset, offset=offset, fps=fps, face=face, landmarks=landmarks,
-                          track=track, save_crops=save_crops, crop_name=name, timings=timings)
-             for path, name in zip(inputs, names)]
-    return {"run": str(models.run), "model": models.name, "members": list(models.members),
-            "precision": models.precision, "device": str(models.device), "classes": list(models.classes),
-            "task": "au" if models.multilabel else "emotion", "clips": clips}
+    clips, spotted = [], []
+    for path, name, is_long in zip(inputs, names, long):
+        options = dict(face=face, landmarks=landmarks, track=track, save_crops=save_crops)
+        if is_long:
+            classify = partial(predict_clip, models, path, timings=timings, **options)
+            entries, summary = spot_then_classify(classify, path, fps=fps, macro=macro, progress=progress,
+                                                  timings=timings, crop_name=name)
+            clips += entries
+            spotted.append(summary)
+        else:
+            clips.append(predict_clip(models, path, onset=onset, offset=offset, fps=fps, crop_name=name,
+                                      timings=timings, **options))
+    result = {"run": str(models.run), "model": models.name, "members": list(models.members),
+              "precision": models.precision, "device": str(models.device), "classes": list(models.classes),
+              "task": "au" if models.multilabel else "emotion", "clips": clips}
+    if spotted:
+        result["spotted"] = spotted
+    return result
 
 
 def _crop_names(inputs) -> list[str]:
@@ -279,7 +303,7 @@ def format_table(result: dict) -> str:
     lines = [f"run {result['run']}: model {model}, {result['precision']} on {result['device']}"]
     width = max(len(c) for c in result["classes"])
     au = result.get("task") == "au"
-    for clip in result["clips"]:
+    for clip in (c for c in result["clips"] if "spot" not in c):
         face = clip["face"]
         where = ("face: none (frames used as they are)" if face is None else
                  f"face box (x, y, w, h) = ({', '.join(map(str, face['box']))}), roll {face['angle_deg']:.1f} deg "
@@ -293,4 +317,10 @@ def format_table(result: dict) -> str:
             lines.append(f"  AUs present (probability >= {AU_THRESHOLD}): {'+'.join(clip['prediction']) or 'none'}")
         if "crops" in clip:
             lines.append(f"  crops: {', '.join(clip['crops'])}")
+    if "spotted" in result:
+        from .timeline import format_timeline
+
+        for summary in result["spotted"]:
+            mine = [c for c in result["clips"] if "spot" in c and c["input"] == summary["input"]]
+            lines += format_timeline(summary, mine, result["classes"])
     return "\n".join(lines)

@@ -32,9 +32,15 @@ VARIANTS = (
 # training precision: auto (bf16 autocast where the device computes bf16 natively, else fp32)
 PRECISIONS = ("auto", "fp32", "bf16")
 
+# what `mpt instruct` writes: LLaVA JSON, messages JSONL, or both
+INSTRUCT_FORMATS = ("llava", "messages", "both")
+
 # evaluation protocols of `mpt train`: leave one subject out, leave one dataset (composite part) out, train on
 # one cache and test on another
 PROTOCOLS = ("loso", "lodo", "cross")
 
 # what `mpt train` learns: the cache's emotion classes, or multi-label Action Unit detection
 TASKS = ("emotion", "au")
+
+# mpt predict --spot: long inputs spotted first (auto: those over 2 s without --onset/--offset)
+SPOT_MODES = ("auto", "on", "off")

@@ -12,7 +12,8 @@ reference's position carried over, so positions stay continuous) and after a los
 
 Landmark displacements are the alternative (the tracker gives 68 points): at the 0.5-1 px of a
 micro-expression at this scale they move less than their own frame-to-frame jitter, whereas the
-region means of the flow average hundreds of pixels; the flow is what this module measures.
+region means of the flow average hundreds of pixels (``bench/spot_signal.py``: a micro-expression's
+peak over the quiet 95th percentile, median 4.1 with the flow, 1.1 with the landmarks).
 """
 
 from __future__ import annotations

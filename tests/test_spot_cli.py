@@ -36,7 +36,7 @@ def spot(*args):
 def test_dataset_json_eval_csv_plot(synth, tmp_path):
     out, table = synth
     r = spot("--dataset", "cas2", "--root", out, "--eval", "--json", "--csv", tmp_path / "pred.csv",
-             "--plot", tmp_path / "spot.png")
+             "--plot", tmp_path / "spot.png", "--report", tmp_path / "spot.html")
     assert r.exit_code == 0, r.output
     result = json.loads(r.stdout)  # exactly one object on stdout
     assert [v["video"] for v in result["videos"]] == ["15_0101", "16_0101"]
@@ -60,6 +60,11 @@ def test_dataset_json_eval_csv_plot(synth, tmp_path):
                                 "--annotations", str(table), "--json"])
     assert again.exit_code == 0 and json.loads(again.stdout) == ev  # the CSV scores as the run did
     assert (tmp_path / "spot.png").read_bytes()[:4] == b"\x89PNG"
+    # the evaluation page: the overall figures as text, one embedded plot per video, nothing from the network
+    page = (tmp_path / "spot.html").read_text()
+    assert result["report"] == str(tmp_path / "spot.html")
+    assert f"{ev['overall']['f1']:.4f}" in page and "http://" not in page and "https://" not in page
+    assert page.count('src="data:image/png;base64,') >= 2 and "s15/15_0101" in page
 
 
 def test_single_input_json_and_table(synth):
@@ -119,6 +124,7 @@ def test_table_row_whose_frames_folder_is_missing(synth, tmp_path):
     (["somewhere", "--dataset", "cas2", "--root", "."], "either INPUT... or --dataset"),
     (["--dataset", "casme2", "--root", "."], "--dataset 'casme2' is not one of cas2, samm-lv"),
     (["x.mp4", "--eval"], "--eval applies to --dataset only"),
+    (["x.mp4", "--report", "r.html"], "--report needs --dataset and --eval"),
     (["missing-folder"], "not found"),
 ])
 def test_bad_options(args, message):
@@ -147,3 +153,23 @@ def test_preprocess_caches_the_micro_expressions_as_clips(synth, tmp_path):
     assert identity["face"] not in (None, "none") and identity["dataset"] == "cas2"  # whole frames: aligned
     assert len(faces) == len(micro) and set(zip(subjects, onsets)) == micro
     assert all(face for face in faces)  # every clip carries its face transform
+
+
+def test_samm_lv_at_200_fps_every_7th_frame(tmp_path):
+    """SAMM-LV's 200 fps: every 7th frame is processed; k and the intervals are in input frame numbers."""
+    out = tmp_path / "samm"
+    r = runner.invoke(app, ["synth", str(out), "--layout", "samm-lv", "--subjects", "2", "--videos-per-subject", "1",
+                            "--seconds", "3", "--width", "320", "--height", "240", "--seed", "4", "--jobs", "1"])
+    assert r.exit_code == 0, r.output
+    r = spot("--dataset", "samm-lv", "--root", out, "--eval", "--json")
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.stdout)
+    assert [v["video"] for v in result["videos"]] == ["006_1", "007_1"]
+    for v in result["videos"]:
+        assert (v["fps"], v["step"], v["k"]) == (200, 7, 42)  # k: 6 processed frames = 42 input frames
+        assert v["first"] == 1 and (v["last"] - 1) % 7 == 0
+        for i in v["intervals"]:
+            assert all((i[key] - 1) % 7 == 0 for key in ("onset", "apex", "offset"))  # processed frames 1, 8, 15...
+    events = json.loads((out / "synth-events.json").read_text())
+    truth = sum(e["kind"] in ("micro", "macro") for v in events for e in v["events"])
+    assert result["evaluation"]["overall"]["tp"] + result["evaluation"]["overall"]["fn"] == truth

@@ -1,8 +1,10 @@
-"""A run folder's report: results.json, summary.md, confusion.png, curves.png; ablation tables.
+"""A run folder's report: results.json, summary.md, confusion.png, curves.png, report.html; ablation tables.
 
 Everything is computed from ``config.json`` and the finished ``folds/*.json`` of a run folder, so
 ``mpt report`` re-renders exactly what training wrote. results.json covers every finished fold in
-the folder.
+the folder. report.html (``report_html.py``) is the page to read; a run with no finished fold gets
+only that page, saying so. ``render_report(..., latex=True)`` gives the runs as a booktabs table
+(``latex.py``).
 """
 
 from __future__ import annotations
@@ -12,16 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from .metrics import evaluate
+from .report_html import PART_NAMES, part_order, write_run_page
 from .runs import RunFolder, write_json
-
-
-def load_run(run_dir) -> tuple[dict, list[dict]]:
-    run = RunFolder(run_dir)
-    config = run.config()
-    folds = run.fold_records()
-    if not folds:
-        raise ValueError(f"{run_dir}: no finished folds (folds/*.json) to report")
-    return config, folds
 
 
 def per_dataset(config: dict, folds: list[dict]) -> dict | None:
@@ -180,8 +174,8 @@ def _megc_table(res: dict) -> list[str]:
     parts = res.get("per_dataset")
     if not parts:
         return []
-    order = [p for p in ("smic", "casme2", "samm") if p in parts] + sorted(set(parts) - {"smic", "casme2", "samm"})
-    head = "| | full | " + " | ".join(_PART_NAMES.get(p, p) for p in order) + " |"
+    order = part_order(parts)
+    head = "| | full | " + " | ".join(PART_NAMES.get(p, p) for p in order) + " |"
     which = ("Leave-one-dataset-out: each part tested by the model trained on the others" if res.get("protocol") ==
              "lodo" else "Composite breakdown (MEGC layout; each part's own pooled predictions)")
     rule = "|---|---|" + "---|" * len(order)
@@ -192,14 +186,16 @@ def _megc_table(res: dict) -> list[str]:
             row("uf1", "UF1 (%)"), row("uar", "UAR (%)"), clips]
 
 
-_PART_NAMES = {"smic": "SMIC", "casme2": "CASME II", "samm": "SAMM", "casme3": "CAS(ME)3"}
-
-
-def write_report(run_dir) -> dict:
-    """(Re)write results.json, summary.md, confusion.png and curves.png; returns the results."""
+def write_report(run_dir) -> dict | None:
+    """(Re)write results.json, summary.md, confusion.png, curves.png and report.html; returns the
+    results. A run folder with no finished fold gets only report.html, which says so (returns None)."""
     run_dir = Path(run_dir)
-    config, folds = load_run(run_dir)
-    if config.get("task") == "au":
+    run = RunFolder(run_dir)
+    config, folds = run.config(), run.fold_records()
+    if not folds:
+        write_run_page(run_dir, config, [], None)
+        return None
+    if config.get("task") == "au":  # the run page (report.html) shows emotion results only; AU runs: summary.md
         from .report_au import au_results, au_summary_markdown
 
         res = au_results(config, folds)
@@ -212,15 +208,36 @@ def write_report(run_dir) -> dict:
     (run_dir / "summary.md").write_text(summary_markdown(config, res))
     plot_confusion(res, run_dir / "confusion.png")
     plot_curves(folds, run_dir / "curves.png")
+    write_run_page(run_dir, config, folds, res)
     return res
 
 
-def render_report(run_dirs) -> str:
-    """Re-render each run's report; return a markdown table, one row per run (an ablation table)."""
+def refresh_page(run_dir) -> Path:
+    """Rewrite only report.html from the run's files (after ``mpt explain`` added figures to explain/)."""
+    run = RunFolder(run_dir)
+    config, folds = run.config(), run.fold_records()
+    return write_run_page(run.path, config, folds, results(config, folds) if folds else None)
+
+
+def render_report(run_dirs, *, latex: bool = False) -> str:
+    """Re-render each run's report; return a markdown table, one row per run (an ablation table), or
+    with ``latex`` a booktabs table with one row per configuration (its seeds as mean +- sd)."""
+    for d in run_dirs:  # every folder is checked before any is rewritten
+        RunFolder(d).config()
+    reports = [(Path(d), write_report(d)) for d in run_dirs]
+    if latex:
+        from .latex import runs_table
+
+        done = [(d, r) for d, r in reports if r is not None]
+        if not done:
+            raise ValueError(f"no finished fold in {', '.join(str(d) for d, _ in reports)}: nothing to tabulate")
+        return runs_table([(RunFolder(d).config(), r, RunFolder(d).fold_records()) for d, r in done])
     rows = ["| run | variant | backbone | folds | epochs | Acc (%) | F1 (%) | UAR (%) |",
             "|---|---|---|---|---|---|---|---|"]
-    for d in run_dirs:
-        r = write_report(d)
+    for d, r in reports:
+        if r is None:
+            rows.append(f"| {d} | no finished fold yet (see {d / 'report.html'}) | | | | | | |")
+            continue
         if r.get("task") == "au":  # F1 is the mean AU F1; accuracy and UAR do not apply
             f1 = "-" if r["mean_f1"] is None else f"{100 * r['mean_f1']:.2f}"
             rows.append(f"| {d} | {r['variant']} (AU) | {r['backbone']} | {len(r['folds'])} | {r['epochs']} "
@@ -228,4 +245,6 @@ def render_report(run_dirs) -> str:
             continue
         rows.append(f"| {d} | {r['variant']} | {r['backbone']} | {len(r['folds'])} | {r['epochs']} "
                     f"| {100 * r['accuracy']:.2f} | {100 * r['uf1']:.2f} | {100 * r['uar']:.2f} |")
-    return "\n".join(rows) + "\n\nPooled over folds, last epoch; per-run details in each RUN_DIR/summary.md.\n"
+    pages = "\n".join(f"  {d / 'report.html'}" for d, _ in reports)
+    return ("\n".join(rows) + "\n\nPooled over folds, last epoch; per-run details in each RUN_DIR/summary.md.\n"
+            f"Reports (open in a browser):\n{pages}\n")

@@ -61,7 +61,23 @@ def make_config(meta, train, model_settings, weights, *, folds: bool = True, fin
         "loso": folds,
         "final": final,  # a model on every clip: final.safetensors, never counted in the LOSO metrics
         "torch": torch.__version__,
+        "versions": versions(),
     }
+
+
+def versions() -> dict:
+    """The versions a run's numbers depend on, for its report."""
+    import platform
+
+    import numpy
+
+    from mpt_core import __version__
+    from mpt_core.compat import import_timm
+
+    timm = import_timm()
+
+    return {"mpt": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "timm": timm.__version__, "numpy": numpy.__version__}
 
 
 def check_resume(old: dict, new: dict, path: Path) -> None:

@@ -44,3 +44,5 @@ def explain(
     if res.tsne is not None:
         typer.echo(f"t-SNE of features ({len(res.tsne_panels)} panel(s)): {res.tsne}")
     typer.echo(f"explain folder: {res.out} ({res.seconds:.1f} s)")
+    if res.page is not None:
+        typer.echo(f"report with the gallery: {res.page}")

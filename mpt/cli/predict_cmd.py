@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from mpt_core.names import FACE_MODES, LANDMARK_MODELS
+from mpt_core.names import FACE_MODES, LANDMARK_MODELS, SPOT_MODES
 
 from .app import app, check_choice, fail
 from .options import FACE_OPTION, FPS, LANDMARKS, OFFSET, ONSET, TRACK
@@ -33,8 +33,17 @@ def predict(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Backbone weights file, if not where the run "
                                            "recorded it (its sha256 must match the run's)."),
+    spot: str = typer.Option("auto", "--spot", help="auto: an input longer than 2 s given without --onset/--offset "
+                             "is spotted first (as `mpt spot`) and each spotted micro-expression is classified; on: "
+                             "spot every input; off: every input is one clip, as it is."),
+    macro: bool = typer.Option(False, "--macro", help="Classify spotted macro-expression intervals too (the model "
+                               "was trained on micro-expressions)."),
 ) -> None:
-    """Class probabilities of raw clips under a trained run's model, preprocessed exactly as its cache."""
+    """Class probabilities of raw clips under a trained run's model, preprocessed exactly as its cache.
+
+    A long input (over 2 s, no --onset/--offset) is spotted first: the output is a timeline of the
+    spotted intervals (onset, apex, offset in frames and seconds, type, spotting score), each with
+    the class probabilities and the decision."""
     check_choice(face, FACE_MODES, "--face")
     check_choice(landmarks, LANDMARK_MODELS, "--landmarks")
     if track and face != "auto":
@@ -43,6 +52,11 @@ def predict(
         fail(f"--device {device!r} is not one of auto, cpu, cuda, cuda:N")
     if weights is not None and not weights.is_file():
         fail(f"--weights {weights}: no such file")
+    check_choice(spot, SPOT_MODES, "--spot")
+    if spot == "on" and (onset is not None or offset is not None):
+        fail("--spot on spots whole inputs, --onset/--offset cut one clip: give one or the other")
+    if macro and (spot == "off" or onset is not None or offset is not None):
+        fail("--macro applies to spotted inputs (--spot auto|on without --onset/--offset)")
     if not (run / "config.json").is_file():
         fail(f"--run {run}: not a run folder (no config.json)")
 
@@ -50,5 +64,6 @@ def predict(
     from mpt.inference import predict as run_predict
 
     result = run_predict(inputs, run, model=model, onset=onset, offset=offset, fps=fps, face=face,
-                         landmarks=landmarks, track=track, weights=weights, device=device, save_crops=save_crops)
+                         landmarks=landmarks, track=track, weights=weights, device=device, save_crops=save_crops,
+                         spot=spot, macro=macro, progress=not as_json)
     typer.echo(json.dumps(result) if as_json else format_table(result))

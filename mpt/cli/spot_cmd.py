@@ -58,6 +58,9 @@ def run(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of the score over time with the "
                                         "threshold, the spotted intervals and, when known, the ground truth "
                                         "(--dataset: one panel per video, at most 12)."),
+    report: Optional[Path] = typer.Option(None, "--report", help="With --dataset --eval: write the evaluation as "
+                                          "one HTML page (per-type and per-subject tables, each video's score plot "
+                                          "with the ground truth)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Spot expressions: track and stabilise the face, measure where each facial region is relative to
@@ -83,6 +86,8 @@ def run(
                 fail(f"{name} applies to --dataset only")
         if evaluate:
             fail("--eval applies to --dataset only (a single input has no ground truth)")
+    if report is not None and not (dataset is not None and evaluate):
+        fail("--report needs --dataset and --eval (the page shows the evaluation)")
     if annotations is not None and not annotations.is_file():
         fail(f"--annotations {annotations}: no such file")
     if fps is not None and not fps > 0:
@@ -98,7 +103,7 @@ def run(
 
     if dataset is not None:
         result = spot_dataset(dataset, root, annotations, with_eval=evaluate, p=p, step=step, csv_out=csv_out,
-                              plot=plot, progress=progress and not as_json, tracker=tracker)
+                              plot=plot, progress=progress and not as_json, tracker=tracker, report=report)
     else:
         result = spot_inputs(inputs, fps=fps, p=p, step=step, csv_out=csv_out, plot=plot,
                              progress=progress and not as_json, tracker=tracker)

@@ -111,17 +111,22 @@ def train(
     else:
         write_report(run)
         typer.echo((run / "summary.md").read_text())
+        typer.echo(f"report: {run / 'report.html'} (open it in a browser)")
         if final:
             typer.echo(f"final model: {run / 'final.safetensors'}")
     typer.echo(f"run folder: {run}")
 
 
 @app.command("report")
-def report(run_dirs: List[Path] = typer.Argument(..., help="One or more run folders (from `mpt train`).")) -> None:
-    """Re-render each run's plots and results, and print a side-by-side table of the runs."""
+def report(
+    run_dirs: List[Path] = typer.Argument(..., help="One or more run folders (from `mpt train`)."),
+    latex: bool = typer.Option(False, "--latex", help="Print a booktabs LaTeX table instead (one row per "
+                               "configuration, its seeds as mean ± sd, the best per column in bold)."),
+) -> None:
+    """Re-render each run's report.html, plots and results, and print a side-by-side table of the runs."""
     from train.report import render_report
 
-    typer.echo(render_report(run_dirs))
+    typer.echo(render_report(run_dirs, latex=latex))
 
 
 @app.command("demo")

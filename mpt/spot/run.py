@@ -168,7 +168,7 @@ def spot_inputs(inputs, *, fps=None, p=None, step=None, csv_out=None, plot=None,
 
 def spot_dataset(name: str, root: Path, annotations: Path | None, *, with_eval: bool = False, p=None, step=None,
                  csv_out=None, plot=None, progress=True, settings: SpotSettings = SpotSettings(),
-                 tracker: str = "landmarks") -> dict:
+                 tracker: str = "landmarks", report=None) -> dict:
     """Spot every video of a corpus; p by leave-one-subject-out unless given. The corpus is read
     strictly: a row the reader cannot use (a missing frames folder) stops the run, since scoring
     without that video's expressions would look complete and be wrong."""
@@ -221,7 +221,25 @@ def spot_dataset(name: str, root: Path, annotations: Path | None, *, with_eval: 
         pred = [x for s, r in zip(signals, results) for x in s.as_spots(r["intervals"])]
         out["evaluation"] = as_json(evaluate(pred, [t for s in signals for t in s.truth]))
     _outputs(results, signals, None, settings, csv_out, plot)
+    if report is not None:
+        out["report"] = str(_report_page(report, out["evaluation"], signals, results, settings))
     return out
+
+
+def _report_page(path, evaluation: dict, signals, results, settings) -> Path:
+    """The evaluation as one HTML page (``mpt/spot_report.py``) with each video's score plot embedded."""
+    import tempfile
+
+    from mpt.spot_report import spot_report_html
+
+    from .plot import plot_signals
+
+    plots = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (sig, res) in enumerate(zip(signals, results)):
+            png = plot_signals(Path(tmp) / f"{i}.png", [sig], [res], settings)
+            plots[f"{sig.input.subject}/{sig.input.video}"] = Path(png).read_bytes()
+    return spot_report_html(evaluation, plots, path)
 
 
 def _outputs(results, signals, p, settings, csv_out, plot) -> None:

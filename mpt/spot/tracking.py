@@ -31,7 +31,9 @@ VOTES = 5  # eye detections (one per check) voted on before the transform is kep
 
 
 @dataclass
-class FallbackTrack:
+class SpotTrack:
+    """What the spotter needs of a track (either tracker): per-frame status and stabilising matrix."""
+
     status: list[str]
     matrices: np.ndarray  # (N, 2, 3) input px -> unit-side crop, NaN where lost
     anchors: list[int] = field(default_factory=list)  # frames where a new transform starts
@@ -77,7 +79,7 @@ def _medoid(transforms: list):
     return min(transforms, key=lambda t: sum(np.abs(eyes(t) - eyes(u)).sum() for u in transforms))
 
 
-def fallback_track_frames(frames, fps: float = 30.0, settings=None, progress=None) -> FallbackTrack:
+def fallback_track_frames(frames, fps: float = 30.0, settings=None, progress=None) -> SpotTrack:
     """``track_frames``' contract for (H, W) grey or (H, W, 3) RGB frames, with the fallback above."""
     check = max(1, int(round(CHECK_S * fps)))
     status: list[str] = []
@@ -122,10 +124,10 @@ def fallback_track_frames(frames, fps: float = 30.0, settings=None, progress=Non
             matrices.append(np.asarray(held.matrix, np.float64))
         if progress is not None:
             progress(1)
-    return FallbackTrack(status, np.array(matrices).reshape(-1, 2, 3), anchors)
+    return SpotTrack(status, np.array(matrices).reshape(-1, 2, 3), anchors)
 
 
-def _landmark_track(frames, rate: float, progress=None) -> FallbackTrack:
+def _landmark_track(frames, rate: float, progress=None) -> SpotTrack:
     """The landmarks package's tracker on every ``stride``-th frame (about ``LANDMARK_RATE`` a second:
     68-point fits on every frame cost more than the whole rest of the spotter), its stabilising
     matrices interpolated in between and smoothed by a running median over ``SMOOTH_S``: a blink
@@ -166,7 +168,7 @@ def _landmark_track(frames, rate: float, progress=None) -> FallbackTrack:
     for i in np.flatnonzero(valid):
         lo, hi = max(0, i - half), min(n, i + half + 1)
         smoothed[i] = np.median(matrices[lo:hi][valid[lo:hi]], axis=0)
-    return FallbackTrack(status, smoothed.reshape(n, 2, 3), [])
+    return SpotTrack(status, smoothed.reshape(n, 2, 3), [])
 
 
 def track_frames(frames, fps: float = 30.0, progress=None, tracker: str = "landmarks"):

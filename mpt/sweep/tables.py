@@ -1,4 +1,5 @@
-"""The sweep's results: ``OUT/results.json`` and ``OUT/tables.md``, one table per ``[[table]]``.
+"""The sweep's results: ``OUT/results.json`` and ``OUT/tables.md``, one table per ``[[table]]``; with
+``OUT/tables.tex`` (``latex.py``) and ``OUT/report.html`` (``report.py``) beside them.
 
 A row's figures come from its finished runs, one per seed: the trainable parameter count (from the
 fold records, identical in every fold) and the pooled LOSO accuracy, UF1 and UAR of each run
@@ -17,22 +18,20 @@ from pathlib import Path
 
 from mpt_core.fileio import atomic_write
 
+from .columns import AU_METRICS, METRICS, REFERENCE
 from .plan import DONE, Plan
 
-METRICS = (("accuracy", "Acc"), ("uf1", "UF1"), ("uar", "UAR"))
-AU_METRICS = (("mean_f1", "mean AU F1"),)  # a column only where a table has AU runs (--task au)
-REFERENCE = (("params_m", "#params (M)"), ("acc", "Acc (%)"), ("f1", "F1 (%)"))
 
 
 def _jsonable(value):
     return str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
 
 
-def _run_figures(folder: Path) -> tuple[dict, int | None]:
+def _run_figures(folder: Path) -> tuple[dict, int | None, int]:
     res = json.loads((folder / "results.json").read_text())
     records = sorted((folder / "folds").glob("*.json"))
     params = json.loads(records[0].read_text()).get("parameters", {}).get("trainable") if records else None
-    return {k: res.get(k) for k, _ in METRICS + AU_METRICS}, params  # an AU run has mean_f1 only
+    return {k: res.get(k) for k, _ in METRICS + AU_METRICS}, params, res.get("clips")  # an AU run has mean_f1 only
 
 
 def _stats(values: list) -> dict | None:
@@ -57,6 +56,7 @@ def collect(plan: Plan) -> dict:
                 "settings": {k: _jsonable(v) for k, v in row.values.items()},
                 "runs": list(ids), "seeds": len(done), "seeds_planned": len(ids),
                 "trainable_parameters": params[0] if params else None,
+                "clips": figures[done[0]][2] if done else None,
                 **{k: _stats([figures[i][0][k] for i in done]) for k, _ in METRICS},
                 **{k: s for k, _ in AU_METRICS if (s := _stats([figures[i][0][k] for i in done]))},
                 "skipped": row.skip, "note": row.note, "reference": row.reference,
@@ -119,8 +119,14 @@ def render(results: dict) -> str:
 
 
 def write_tables(plan: Plan) -> dict:
-    """Write OUT/results.json and OUT/tables.md (atomically); returns the results object."""
+    """Write OUT/results.json, OUT/tables.md, OUT/tables.tex and OUT/report.html (each atomically);
+    returns the results object."""
+    from .latex import render_latex
+    from .report import write_sweep_page
+
     results = collect(plan)
     atomic_write(plan.out / "results.json", lambda p: p.write_text(json.dumps(results, indent=1) + "\n"))
     atomic_write(plan.out / "tables.md", lambda p: p.write_text(render(results)))
+    atomic_write(plan.out / "tables.tex", lambda p: p.write_text(render_latex(results)))
+    write_sweep_page(plan, results)
     return results
