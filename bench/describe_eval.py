@@ -236,7 +236,7 @@ def rotated_clips(clips, angle: float):
 
 
 def run_app(clips, label: str) -> dict:
-    """Like ``run_clips``, through ``mpt.describe.describe_clip`` (face auto: tracked, stabilised)."""
+    """Like ``run_clips``, through ``mpt.describe.describe_clip`` (face auto: landmarks, tracked where the head moves)."""
     from mpt.describe import describe_clip
     from preprocess.inputs import ClipInput
 
@@ -255,7 +255,7 @@ def run_app(clips, label: str) -> dict:
         p, r, confusion = score(pairs)
         out[how] = (p, r, confusion)
         met = "yes" if p >= TARGET and r >= TARGET else "NO"
-        print(f"| {label} | mpt describe (tracked) | {how} | {len(pairs)} | {p:.3f} | {r:.3f} | {met} | "
+        print(f"| {label} | mpt describe (--face auto) | {how} | {len(pairs)} | {p:.3f} | {r:.3f} | {met} | "
               f"{1000 * np.median(times):.0f} |")
     out["apex_err"] = []
     return out

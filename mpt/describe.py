@@ -7,10 +7,12 @@ frame's landmarks) -> region motions, motion-based AU candidates, a paragraph.
 
 What places the regions:
 
-- ``face="auto"``: the onset frame's 68 landmarks, mapped into its stabilised crop. Where the head
-  moves (its stable points more than ``STILL_HEAD_PX`` at 224 from the onset's), the head's rigid
-  motion is removed frame by frame before the flow, so moving heads and long clips work; a still
-  head keeps the onset's one transform (per-frame crops would only add resampling jitter).
+- ``face="auto"``: the onset frame's 68 landmarks, mapped into its crop. The face is first tracked
+  on ``HEAD_SAMPLES`` frames spread over the clip: where the head moves (its stable points more than
+  ``STILL_HEAD_PX`` at 224 from the onset's) or the face is lost, every frame is tracked and
+  stabilised, removing the head's rigid motion before the flow, so moving heads and long clips work
+  (a face lost part-way trims the clip); a still head keeps the onset's one transform (per-frame
+  crops would only add resampling jitter).
 - ``face="haar"``: the method before landmarks: one transform from Haar's eyes for the clip, the
   regions placed from the eyes (``EYES`` proportions in ``mpt_core.regions``).
 - ``face="none"``: the frames are already a face crop, but not necessarily one made by ``mpt``:
@@ -38,6 +40,7 @@ from .rawclip import add_time, align_face, face_options, warn
 
 SIZE = 224  # the crop side: describe_motion measures every figure in pixels at 224
 STILL_HEAD_PX = 2.0  # a head moving less than this (px at 224) over the clip gets one transform, not one per frame
+HEAD_SAMPLES = 40  # frames spread over the clip on which the head's motion is measured first
 
 
 class DescribeInputError(ValueError):
@@ -159,6 +162,19 @@ def _check_face(face: str, landmarks: str) -> None:
                                  "mpt describe needs the 68 points (--landmarks 68)")
 
 
+def _still_head(clip):
+    """The track of about ``HEAD_SAMPLES`` frames spread over the clip when the head stays within
+    ``STILL_HEAD_PX`` of the onset's place and the face is never lost, else None (track every frame)."""
+    from preprocess.face.track import track_frames
+
+    step = max(1, len(clip.frames) // HEAD_SAMPLES)
+    sample = clip.frames[::step]
+    track = track_frames(sample, fps=clip.fps / step)
+    if track.lost or np.nanmax(track.head_motion_px(SIZE)) >= STILL_HEAD_PX:
+        return None
+    return track
+
+
 def describe_clip(clip, *, apex: int | None = None, face: str = "auto", landmarks: str = "68",
                   timings: dict | None = None) -> dict:
     """``describe`` on a ``preprocess.inputs.ClipInput`` (frames already in memory); the same
@@ -177,20 +193,25 @@ def describe_clip(clip, *, apex: int | None = None, face: str = "auto", landmark
         if apex_index == 0:
             raise DescribeInputError(f"{clip.source}: apex {apex} is the onset; the apex must come after it")
     frames, box, numbers, points = clip.frames, None, clip.numbers, None
-    if face != "none":
+    still = _still_head(clip) if face == "auto" else None
+    if still is not None:
+        # a still head: the onset's one transform (per-frame crops would only add resampling jitter)
+        from preprocess.face.transform import warp_face
+
+        track = still
+        frames = np.stack([warp_face(f, track.matrices[0], SIZE) for f in clip.frames])
+        points = track.landmarks_in_crop(0, SIZE)
+        eyes, source = landmark_eyes(points), "landmarks"
+        box = {"box": [round(float(v)) for v in track.boxes[0]], "angle_deg": round(float(track.roll_deg[0]), 2),
+               "aligner": "landmarks68"}
+    elif face != "none":
         frames, aligned, box, numbers = align_face(clip, size=SIZE, options=options)
         if apex_index is not None and apex_index >= len(numbers):
             raise DescribeInputError(f"{clip.source}: apex {apex} comes after the face was lost (frame "
                                      f"{clip.numbers[len(numbers)]}); the clip ends at {numbers[-1]}")
         if aligned.track is not None:
-            track = aligned.track
-            points = track.landmarks_in_crop(0, SIZE)
+            points = aligned.track.landmarks_in_crop(0, SIZE)
             eyes, source = landmark_eyes(points), "landmarks"
-            if np.nanmax(track.head_motion_px(SIZE)[: len(numbers)]) < STILL_HEAD_PX:
-                # a still head: the onset's one transform (per-frame crops would add resampling jitter)
-                from preprocess.face.transform import warp_face
-
-                frames = np.stack([warp_face(f, track.matrices[0], SIZE) for f in clip.frames[: len(numbers)]])
         else:
             eyes, source = aligned.transform.eyes_in_crop(SIZE), "aligned"
     else:

@@ -66,3 +66,26 @@ def test_cache_key_covers_settings_and_input(tmp_path):
     ann.write_bytes(b"two")
     keys.add(cache_key(s, input_identity(index, root=tmp_path, annotations=ann)))
     assert len(keys) == 6 and all(re.fullmatch(r"[0-9a-f]{12}", k) for k in keys)
+
+
+def test_face_options_leave_cropped_corpora_keys_alone_and_name_the_aligner(tmp_path):
+    """A cropped corpus's cache key has no face entry, whatever the landmark options; a whole-frame
+    corpus's names the aligner (Haar keeps "auto", the key its caches had before landmarks)."""
+    from preprocess.face.align import FaceOptions
+    from preprocess.pipeline import _face_options
+
+    cropped = DatasetIndex("casme2", ("a", "b"), [])
+    whole = dataclasses.replace(cropped, whole_frames=True)
+    s = PreprocessSettings()
+    before = cache_key(s, input_identity(cropped))
+    for landmarks in ("68", "5"):
+        assert _face_options(cropped, None, landmarks, False).method == "none"  # used as they are
+        assert cache_key(s, input_identity(cropped, face=None)) == before  # what build_cache passes for them
+    identities = {FaceOptions(method=m, landmarks=k, track=t).identity().__repr__()
+                  for m, k, t in (("auto", "68", False), ("auto", "5", False), ("auto", "68", True),
+                                  ("haar", "68", False), ("none", "68", False))}
+    assert len(identities) == 5
+    assert FaceOptions(method="haar").identity() == "auto" and FaceOptions().identity() == "landmarks68"
+    assert _face_options(whole, None, "68", False).method == "auto"
+    with pytest.raises(ValueError, match="tracking needs landmarks"):
+        FaceOptions(method="haar", track=True)
