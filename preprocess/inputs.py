@@ -104,7 +104,9 @@ def numbered_frames(path: Path) -> dict[int, Path]:
     return by_number
 
 
-def _load_folder(path: Path, onset, offset, fps) -> ClipInput:
+def folder_span(path: Path, onset, offset, fps) -> tuple[dict[int, Path], float, int, int]:
+    """A frame folder's frames by number, its frame rate and the onset..offset asked for (default: all),
+    checked: a folder has no frame rate of its own, and the span must lie inside its numbers."""
     by_number = numbered_frames(path)
     if fps is None:
         raise InputError(f"{path}: a folder of frames has no frame rate; pass --fps (e.g. 200 for CASME II)")
@@ -115,7 +117,12 @@ def _load_folder(path: Path, onset, offset, fps) -> ClipInput:
     for name, value in (("onset", onset), ("offset", offset)):
         if not numbers[0] <= value <= numbers[-1]:
             raise InputError(f"{path}: {name} {value} is outside the input ({_span(numbers)})")
-    chosen = [n for n in numbers if onset <= n <= offset]
+    return by_number, fps, onset, offset
+
+
+def _load_folder(path: Path, onset, offset, fps) -> ClipInput:
+    by_number, fps, onset, offset = folder_span(path, onset, offset, fps)
+    chosen = [n for n in sorted(by_number) if onset <= n <= offset]
     missing = _missing(chosen, onset, offset)
     if missing:
         raise InputError(f"{path}: missing frame(s) {missing} between onset {onset} and offset {offset}")

@@ -153,7 +153,7 @@ def _build(index: DatasetIndex, final: Path, key: str, *, settings, jobs, strict
     try:
         for row in set(range(len(index.clips))) - {row for row, _ in todo}:
             writer.resolve(row, True)  # reused shards, written while the workers start
-        with _progress_bar(progress, len(todo), f"preprocess {index.dataset}") as advance:
+        with progress_bar(progress, len(todo), f"preprocess {index.dataset}") as advance:
             for row, error, clip_timings in results:
                 for stage, dt in clip_timings.items():
                     timings[stage] = timings.get(stage, 0.0) + dt
@@ -198,7 +198,7 @@ def _cpu_count() -> int:
 
 
 @contextmanager
-def _progress_bar(enabled: bool, total: int, label: str):
+def progress_bar(enabled: bool, total: int, label: str):
     """A rich progress bar on stderr (or nothing); yields a function that advances it by one clip."""
     if not enabled or total == 0:
         yield lambda: None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cv2
 from .frames import FrameError, decode_frame
-from .inputs import IMAGE_SUFFIXES, InputError, _check_fps, _check_range, _span, numbered_frames
+from .inputs import IMAGE_SUFFIXES, InputError, _check_fps, _check_range, folder_span
 
 
 @dataclass
@@ -79,17 +79,8 @@ def stream_input(path, *, onset: int | None = None, offset: int | None = None, f
     path = Path(path)
     _check_range(path, onset, offset)
     if path.is_dir():
-        by_number = numbered_frames(path)
-        if fps is None:
-            raise InputError(f"{path}: a folder of frames has no frame rate; pass --fps")
-        fps = _check_fps(path, fps)
-        numbers = sorted(by_number)
-        first = numbers[0] if onset is None else onset
-        last = numbers[-1] if offset is None else offset
-        for name, value in (("onset", first), ("offset", last)):
-            if not numbers[0] <= value <= numbers[-1]:
-                raise InputError(f"{path}: {name} {value} is outside the input ({_span(numbers)})")
-        chosen = {n: by_number[n] for n in numbers if first <= n <= last}
+        by_number, fps, first, last = folder_span(path, onset, offset, fps)
+        chosen = {n: by_number[n] for n in sorted(by_number) if first <= n <= last}
         return FrameStream(str(path), fps, len(chosen), first, last, files=chosen)
     if not path.is_file():
         raise InputError(f"{path}: not found (expected a video file or a folder of frames)")

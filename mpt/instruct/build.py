@@ -19,10 +19,10 @@ import os
 import shutil
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from mpt_core.fileio import atomic_write, file_sha256
+from preprocess.pipeline import progress_bar
 
 from .aus import parse_aus
 from .conversations import clip_turns
@@ -200,20 +200,6 @@ def _run(todo, out: Path, whole_frames: bool, jobs: int):
             delayed(_in_worker)(row, record, out, whole_frames, face) for row, record, face in todo)
 
 
-@contextmanager
-def _progress(enabled: bool, total: int, label: str):
-    if not enabled or total == 0:
-        yield lambda: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda: bar.advance(task)
-
-
 def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -250,7 +236,7 @@ def build_instruct(name: str, root, annotations=None, *, out, classes=None, fmt:
                 raise InstructError(f"{err}; stopped because of --strict") from None
             errors[row] = str(err)
     todo = [(row, rec) for row, rec in enumerate(index.clips) if row not in errors and not _done(out, rec)]
-    with _progress(progress, len(todo), f"instruct {name}") as advance:
+    with progress_bar(progress, len(todo), f"instruct {name}") as advance:
         # pass 1: every clip, its face found; pass 2: the crops with none, faces from the others (face_priors)
         for tasks in ([(row, rec, None) for row, rec in todo], None):
             if tasks is None:

@@ -10,12 +10,11 @@ The same arguments always give the same bytes, serially or in parallel.
 
 from __future__ import annotations
 
-import os
 from functools import partial
 from pathlib import Path
 
 from .motion import CASME2_COUNTS, CLASSES
-from .writer import FPS, ClipPlan, plan_clips, quota, reuse_or_clear
+from .writer import FPS, ClipPlan, plan_clips, quota, render_subjects, reuse_or_clear
 
 CODING_FILE = "CASME2-coding-synth.xlsx"
 SETTINGS_FILE = "synth-settings.json"
@@ -76,19 +75,8 @@ def generate_synthetic(
     plans = plan_clips(subjects, clips_per_subject, seed)
     by_subject = [plans[i : i + clips_per_subject] for i in range(0, len(plans), clips_per_subject)]
     task = partial(_render_subject, seed=seed, size=size, root=root)
-    n_jobs = min(jobs or os.cpu_count() or 1, len(by_subject))
-    if n_jobs == 1:
-        results = map(task, by_subject)
-    else:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(task)(p) for p in by_subject)
-    from rich.progress import Progress
-
-    with Progress(disable=not progress) as bar:
-        job = bar.add_task(f"synth: {subjects} subjects", total=len(plans))
-        for done in results:
-            bar.advance(job, done)
+    render_subjects(task, by_subject, jobs=jobs, progress=progress, label=f"synth: {subjects} subjects",
+                    total=len(plans))
     from .writer import write_coding
 
     write_coding(coding, plans)  # written last: its presence marks a finished dataset

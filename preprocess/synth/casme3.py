@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
@@ -30,7 +29,8 @@ import numpy as np
 
 from .face import Face, render_face
 from .motion import au_field, envelope, head_drift
-from .writer import FLICKER_STD, NOISE_BANK, NOISE_STD, _write_stable_zip, camera_jpeg, quota, reuse_or_clear
+from .writer import (FLICKER_STD, NOISE_BANK, NOISE_STD, _write_stable_zip, camera_jpeg, quota, render_subjects,
+                     reuse_or_clear)
 
 FPS = 30
 LABEL_FILE = "cas(me)3_part_A_ME_label_JpgIndex_synth.xlsx"
@@ -315,18 +315,7 @@ def generate_synthetic_casme3(
     recordings = plan_recordings(subjects, clips_per_subject, seed)
     by_subject = [[r for r in recordings if r.subject == s] for s in range(1, subjects + 1)]
     task = partial(_render_subject, seed=seed, width=width, height=height, root=root)
-    n_jobs = min(jobs or os.cpu_count() or 1, subjects)
-    if n_jobs == 1:
-        results = map(task, by_subject)
-    else:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(task)(r) for r in by_subject)
-    from rich.progress import Progress
-
-    with Progress(disable=not progress) as bar:
-        job = bar.add_task(f"synth casme3: {subjects} subjects", total=subjects * clips_per_subject)
-        for done in results:
-            bar.advance(job, done)
+    render_subjects(task, by_subject, jobs=jobs, progress=progress, label=f"synth casme3: {subjects} subjects",
+                    total=subjects * clips_per_subject)
     write_label(label, recordings)  # written last: its presence marks a finished dataset
     return label

@@ -23,7 +23,6 @@ is listed in ``OUT/synth-events.json`` for evaluation. The same arguments give t
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -34,7 +33,7 @@ import numpy as np
 from .longvideo_tables import (CAS2_VIDEOS, TableRow, cas2_names, samm_names, write_cas2_table,
                                write_sammlv_tables)
 from .motion import au_field
-from .writer import FLICKER_STD, JPEG_QUALITY, NOISE_BANK, NOISE_STD, reuse_or_clear
+from .writer import FLICKER_STD, JPEG_QUALITY, NOISE_BANK, NOISE_STD, render_subjects, reuse_or_clear
 
 LAYOUTS = {"cas2": 30, "samm-lv": 200}  # layout -> fps
 TABLES = {"cas2": "CASME_sq_gt_synth.xlsx", "samm-lv": "SAMMLV_gt_synth.xlsx"}
@@ -327,19 +326,8 @@ def generate_long_videos(
     plans = plan_videos(layout, subjects, videos_per_subject, float(seconds), seed)
     by_subject = [[p for p in plans if p.subject == s] for s in range(1, subjects + 1)]
     task = partial(_render_subject, layout=layout, seed=seed, width=width, height=height, root=out)
-    n_jobs = min(jobs or os.cpu_count() or 1, subjects)
-    if n_jobs == 1:
-        results = map(task, by_subject)
-    else:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(task)(p) for p in by_subject)
-    from rich.progress import Progress
-
-    with Progress(disable=not progress) as bar:
-        job = bar.add_task(f"synth {layout}: {subjects} subjects x {videos_per_subject} videos", total=len(plans))
-        for done in results:
-            bar.advance(job, done)
+    render_subjects(task, by_subject, jobs=jobs, progress=progress,
+                    label=f"synth {layout}: {subjects} subjects x {videos_per_subject} videos", total=len(plans))
     events = [{"subject": (cas2_names if layout == "cas2" else samm_names)(p.subject, p.video)[0],
                "video": (cas2_names if layout == "cas2" else samm_names)(p.subject, p.video)[1],
                "frames": p.frames, "fps": LAYOUTS[layout], "events": [asdict(e) for e in p.events]} for p in plans]

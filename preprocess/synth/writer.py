@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import re
 import zipfile
@@ -68,6 +69,25 @@ def reuse_or_clear(out: Path, settings: dict, *, frames: Path, table: Path, sett
 
 
 # helpers
+
+
+def render_subjects(task, groups: list, *, jobs: int | None, progress: bool, label: str, total: int) -> None:
+    """Run ``task`` on each subject's group of plans, in ``jobs`` worker processes (default: every core;
+    one: in this process), advancing a progress bar by what each task returns. Every task writes only its
+    own subject's files, so the bytes do not depend on the order the workers finish in."""
+    n_jobs = min(jobs or os.cpu_count() or 1, len(groups))
+    if n_jobs == 1:
+        results = map(task, groups)
+    else:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(task)(g) for g in groups)
+    from rich.progress import Progress
+
+    with Progress(disable=not progress) as bar:
+        job = bar.add_task(label, total=total)
+        for done in results:
+            bar.advance(job, done)
 
 
 def camera_jpeg(img: np.ndarray, gain: float, noise: np.ndarray, *, where: str) -> np.ndarray:
