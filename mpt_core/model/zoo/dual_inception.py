@@ -95,10 +95,10 @@ SPEC = ZooSpec(
     published_params=None,
     notes=(
         "Layers, widths (6 and 16 per branch), FC 1024, Adam lr 1e-4, batch size 3 and 40 epochs are those of "
-        "the authors' released Keras code (github.com/xly135846/MEGC2019, dual_inception.py); the paper states "
-        "no parameter count. Each stream reads one flow component (1 channel); the released code loads each "
-        "component as a 3-channel image, which changes only the first convolutions' input width. The code keeps "
-        "the checkpoint of best validation loss on held-out training subjects; under this protocol the last "
-        "epoch is used instead. No dropout or weight decay, as in the code."
+        "the authors' released Keras code (github.com/xly135846/MEGC2019, dual_inception.py); no parameter "
+        "count from the paper was checked, so none is asserted. Each stream reads one flow component (1 "
+        "channel); the released code loads each component as a 3-channel image, which changes only the first "
+        "convolutions' input width. The code keeps the checkpoint of best validation loss on held-out training "
+        "subjects; under this protocol the last epoch is used instead. No dropout or weight decay, as in the code."
     ),
 )
