@@ -19,6 +19,7 @@ import argparse
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,8 @@ class Example:
     needs: tuple[str, ...] = ()  # examples that must run first
     capture: dict = field(default_factory=dict)  # key -> regex over the output; group 1 is kept for later examples
     find: dict = field(default_factory=dict)  # key -> glob in the work folder after the run; the first match is kept
+    copy: dict = field(default_factory=dict)  # file in the work folder -> file under docs/ (a figure the pages show)
+    screenshot: dict = field(default_factory=dict)  # page in the work folder -> PNG under docs/ (headless Chromium)
     fast: bool = True
     shown: bool = True  # False: set-up only, its output is not written
 
@@ -64,15 +67,26 @@ EXAMPLES: tuple[Example, ...] = (
             expect=("sub01",), needs=("train",)),
     Example("describe", ("describe", "{clip}", "--fps", "200"), expect=("AU",), needs=("synth",)),
     Example("synth-cas2", ("synth", "lv", "--layout", "cas2", "--subjects", "2", "--videos-per-subject", "1",
-                           "--seconds", "8", "--seed", "4"), expect=("lv",)),
+                           "--seconds", "8", "--seed", "4"), expect=("lv",), find={"video": "lv/rawpic/*/*"}),
     Example("spot-dataset", ("spot", "--dataset", "cas2", "--root", "lv", "--eval"), expect=("F1",),
             needs=("synth-cas2",)),
-    Example("demo", ("demo", "--out", "runs/demo"), expect=("UF1",), fast=False),
+    Example("spot-plot", ("spot", "{video}", "--plot", "spot.png"), expect=("interval(s)",), needs=("synth-cas2",),
+            copy={"spot.png": "spot-synthetic.png"}),
+    Example("demo", ("demo", "--out", "runs/demo"), expect=("UF1",), fast=False,
+            screenshot={"runs/demo/run/report.html": "demo-report.png"}),
 )
 
 
 class ExampleFailed(RuntimeError):
     pass
+
+
+def screenshot(page: Path) -> bytes:
+    """A PNG of the top of ``page`` in headless Chromium (the report tests' driver, tests/browser.py)."""
+    sys.path.insert(0, str(DOCS.parent / "tests"))
+    from browser import visit
+
+    return visit(page, width=1100, height=1125).screenshot
 
 
 def order(examples, only=None) -> list[Example]:
@@ -131,6 +145,11 @@ def run_examples(examples, *, work: Path, write: bool, fast: bool = False, only:
         if write and e.shown:
             OUT.mkdir(exist_ok=True)
             (OUT / f"{e.name}.txt").write_text(text)
+        if write:
+            for src, dst in e.copy.items():
+                shutil.copyfile(work / src.format(**values), DOCS / dst)
+            for page, dst in e.screenshot.items():
+                (DOCS / dst).write_bytes(screenshot(work / page.format(**values)))
         names.append(e.name)
     return names
 
