@@ -28,7 +28,7 @@ from pathlib import Path
 NAMES = ("chromium-headless-shell", "chromium", "chromium-browser")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps",
-         "--disable-extensions", "--mute-audio", "--host-resolver-rules=MAP * ~NOTFOUND")
+         "--disable-extensions", "--mute-audio", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")  # a local docs server only
 
 
 def find_chromium() -> str | None:
@@ -142,13 +142,13 @@ class DevTools:
 
 def visit(path, *, exe: str | None = None, full_page: bool = False, width: int = 1280, height: int = 900,
           timeout: float = 90) -> PageVisit:
-    """Load ``path`` from disk, wait for its load event, and record requests, errors, text and a screenshot."""
+    """Load ``path`` from disk (or an http URL: a local server's), wait for its load event, and record requests, errors, text and a screenshot."""
     import base64
 
     exe = exe or find_chromium()
     if exe is None:
         raise FileNotFoundError("no Chromium found")
-    url = Path(path).resolve().as_uri()
+    url = path if str(path).startswith(("http://", "https://")) else Path(path).resolve().as_uri()
     with tempfile.TemporaryDirectory(prefix="mpt-chromium-", ignore_cleanup_errors=True) as profile:
         tools = DevTools(exe, profile)
         try:

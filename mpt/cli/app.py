@@ -43,6 +43,12 @@ def check_choice(value: str, choices: Sequence[str], option: str) -> str:
 
 
 class MptGroup(TyperGroup):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .help import apply
+
+        apply(self)  # every command's example, docs page and option panels (mpt/cli/help.py)
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         debug = os.environ.get("MPT_DEBUG", "") not in ("", "0")
         try:
