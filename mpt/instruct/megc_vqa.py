@@ -113,6 +113,12 @@ def clip_questions(*, coarse: str, fine: str | None, au_text: str, pool: list[in
     return qa
 
 
+def has_fine(emotions: list[str]) -> bool:
+    """Whether a source's emotions go beyond the coarse classes: SMIC's (negative, positive, surprise) do
+    not, so its clips get the coarse question only, as in the challenge's file."""
+    return not (all(e in F.COARSE_CLASSES for e in emotions) and any(e in ("negative", "positive") for e in emotions))
+
+
 def _coarse(record, fine: str) -> str | None:
     label = record.label.strip().lower()
     return label if label in F.COARSE_CLASSES else F.COARSE_OF.get(fine)
@@ -179,10 +185,7 @@ def build_megc_vqa(name: str, root, annotations=None, *, out, classes=None, hold
             raise MegcVqaError(f"{name}: clip {rec.key}: class {rec.label!r} (emotion {rec.emotion!r}) has no coarse "
                                f"class among {', '.join(F.COARSE_CLASSES)}: leave it out of --classes")
         clips.append((rec.subject, source, fine, coarse, rec))
-    # a source whose every emotion is a coarse class name (SMIC) has no fine class: coarse question only
-    coarse_only = {s for s in {c[1] for c in clips}
-                   if all(c[2] in F.COARSE_CLASSES for c in clips if c[1] == s)
-                   and any(c[2] in ("negative", "positive") for c in clips if c[1] == s)}
+    coarse_only = {s for s in {c[1] for c in clips} if not has_fine([c[2] for c in clips if c[1] == s])}
     pool = sorted({a.number for c in clips for a in parse_aus(c[4].au)})
 
     rows_of, rows_all, seen = {}, [], {}
