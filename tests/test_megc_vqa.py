@@ -227,8 +227,16 @@ def test_names_and_coarse_only_sources():
     assert official_names("casme2", "sub01", "EP02_01f") == ("sub01", "EP02_01f", "sub01_EP02_01f")
     assert not has_fine(["negative", "positive", "surprise"]) and has_fine(["anger", "surprise"])
     assert has_fine(["surprise"])  # a surprise-only selection is not SMIC
-    assert clip_questions(coarse="surprise", fine=None, au_text="1+2", pool=[], rng=None) == \
+    assert clip_questions(coarse="surprise", fine=None, au_text="", pool=[], rng=None) == \
         [("What is the coarse expression class?", "surprise")]
+    # AUs but no fine class: the AU questions, no combined answer (it states a fine class)
+    qa = clip_questions(coarse="surprise", fine=None, au_text="R1+2", pool=[4], rng=np.random.default_rng(0))
+    assert qa == [("What is the coarse expression class?", "surprise"),
+                  ("What are the action units?", "inner brow raiser, outer brow raiser"),
+                  ("Is the action unit inner brow raiser located on the left or right face?", "right"),
+                  (qa[3][0], "yes"), ("Is the action unit brow lowerer shown on the face?", "no")]
+    assert qa[3][0] in ("Is the action unit inner brow raiser shown on the face?",
+                        "Is the action unit outer brow raiser shown on the face?")
 
 
 def test_megc2019_writes_the_challenge_file(tmp_path_factory, annotations_dir, tmp_path):

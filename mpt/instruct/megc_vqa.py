@@ -3,14 +3,15 @@
 Per clip, in the challenge's order (``mpt_core.vqa_format`` has the wording):
 
 1. the coarse class (negative, positive, surprise);
-2. the fine class, where the corpus has one beyond the coarse class (SMIC has not: coarse only);
+2. the fine class, where the corpus has one beyond the coarse class (SMIC has not; nor have CAS(ME)^2's
+   clips, read by their objective class);
 3. the action units (one: "What is the action unit?", several: "What are the action units?"), every AU
    the annotation names, in its order, each once, ``ref(...)`` and ``or`` alternatives included, as the
    challenge lists them;
 4. left or right, for the first AU coded ``L``/``R`` (the subject's side, as FACS codes it);
 5. yes: one listed AU, drawn; 6. no: one AU the annotation does not name, drawn from the AUs annotated
    anywhere in the corpus (so the distractor is a plausible one);
-7. the combined answer (AUs, then fine and coarse class).
+7. the combined answer (AUs, then fine and coarse class), where there are both.
 
 Draws are seeded per clip (``--seed``), so the same input gives the same bytes. Rows and names follow the
 challenge's files: ``{id, dataset, image_id, subject, filename, question, answer}``, ids
@@ -92,9 +93,8 @@ def clip_rng(seed: int, key: str) -> np.random.Generator:
 def clip_questions(*, coarse: str, fine: str | None, au_text: str, pool: list[int], rng) -> list[tuple[str, str]]:
     """The (question, answer) pairs of one clip, in the challenge's order (module docstring)."""
     qa = [(F.COARSE_Q, coarse)]
-    if fine is None:
-        return qa
-    qa.append((F.FINE_Q, fine))
+    if fine is not None:
+        qa.append((F.FINE_Q, fine))
     aus = parse_aus(au_text)
     if not aus:
         return qa
@@ -107,6 +107,8 @@ def clip_questions(*, coarse: str, fine: str | None, au_text: str, pool: list[in
     qa.append((F.YES_NO_Q.format(au=F.au_name(listed[int(rng.integers(len(listed)))])), "yes"))
     absent = [n for n in pool if n not in listed] or [n for n in sorted(F.AU_NAMES) if n not in listed]
     qa.append((F.YES_NO_Q.format(au=F.au_name(absent[int(rng.integers(len(absent)))])), "no"))
+    if fine is None:  # the combined answer states a fine class
+        return qa
     template = F.COMBINED_ONE_A if len(aus) == 1 else F.COMBINED_MANY_A
     qa.append((F.COMBINED_ONE_Q if len(aus) == 1 else F.COMBINED_MANY_Q,
                template.format(aus=names, fine=fine, coarse=coarse)))
