@@ -42,7 +42,7 @@ def read_jsonl(path: Path, role: str) -> list[tuple[int, str, dict]]:
     """[(line number, id, row)] of a JSONL file; VQAError on the first malformed line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark some editors write is not an error
     except (OSError, UnicodeDecodeError) as err:
         raise VQAError(f"--{role} {path}: unreadable ({err})") from None
     rows = []
