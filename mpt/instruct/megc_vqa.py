@@ -10,7 +10,7 @@ Per clip, in the challenge's order (``mpt_core.vqa_format`` has the wording):
    challenge lists them;
 4. left or right, for the first AU coded ``L``/``R`` (the subject's side, as FACS codes it);
 5. yes: one listed AU, drawn; 6. no: one AU the annotation does not name, drawn from the AUs annotated
-   anywhere in the corpus (so the distractor is a plausible one);
+   anywhere in the clip's source corpus (so the distractor is a plausible one);
 7. the combined answer (AUs, then fine and coarse class), where there are both.
 
 Draws are seeded per clip (``--seed``), so the same input gives the same bytes. Rows and names follow the
@@ -188,19 +188,19 @@ def build_megc_vqa(name: str, root, annotations=None, *, out, classes=None, hold
                                f"class among {', '.join(F.COARSE_CLASSES)}: leave it out of --classes")
         clips.append((rec.subject, source, fine, coarse, rec))
     coarse_only = {s for s in {c[1] for c in clips} if not has_fine([c[2] for c in clips if c[1] == s])}
-    pool = sorted({a.number for c in clips for a in parse_aus(c[4].au)})
+    pool = {s: sorted({a.number for c in clips if c[1] == s for a in parse_aus(c[4].au)}) for s in {c[1] for c in clips}}
 
     rows_of, rows_all, seen = {}, [], {}
     for subject, source, fine, coarse, rec in clips:
         o_subject, filename, image_id = official_names(source, source_of(rec)[1], rec.clip)
-        qa = clip_questions(coarse=coarse, fine=None if source in coarse_only else fine, au_text=rec.au, pool=pool,
+        qa = clip_questions(coarse=coarse, fine=None if source in coarse_only else fine, au_text=rec.au, pool=pool[source],
                             rng=clip_rng(seed, f"{source}/{rec.subject}/{rec.clip}"))
         rows = [{"id": f"{source}_{image_id}_{n}", "dataset": source, "image_id": image_id, "subject": o_subject,
                  "filename": filename, "question": q, "answer": a} for n, (q, a) in enumerate(qa, 1)]
-        if rows[0]["id"] in seen:
-            raise MegcVqaError(f"{name}: clips {seen[rows[0]['id']]} and {rec.key} both become image id "
-                               f"{image_id!r} of {source}")
-        seen[rows[0]["id"]] = rec.key
+        for r in rows:  # ids are the challenge's join of names: two clips must not meet in one
+            if r["id"] in seen:
+                raise MegcVqaError(f"{name}: clips {seen[r['id']]} and {rec.key} both give the row id {r['id']!r}")
+            seen[r["id"]] = rec.key
         rows_of.setdefault(subject, []).extend(rows)
         rows_all.extend(rows)
 
@@ -223,7 +223,6 @@ def build_megc_vqa(name: str, root, annotations=None, *, out, classes=None, hold
         split_stats[split] = {"train": {"subjects": len(set(rows_of) - test), "rows": len(train_rows)},
                               "test": {"subjects": sorted(test), "rows": len(truth)}}
 
-    used = sorted({a.number for c in clips for a in parse_aus(c[4].au)})
     summary = {
         "format": "megc-vqa", "dataset": name, "sources": sources, "seed": seed,
         "clips": len(clips), "rows": len(rows_all),
@@ -233,7 +232,8 @@ def build_megc_vqa(name: str, root, annotations=None, *, out, classes=None, hold
                            "fine": (None if s in coarse_only else
                                     dict(sorted(Counter(c[2] for c in clips if c[1] == s).items())))}
                        for s in sources},
-        "unconfirmed_au_names": {str(n): F.au_name(n) for n in used if n in F.UNCONFIRMED or n not in F.AU_NAMES},
+        "unconfirmed_au_names": {str(n): F.au_name(n) for n in sorted(set().union(*pool.values()))
+                                 if n in F.UNCONFIRMED or n not in F.AU_NAMES},
         "files": files, "splits": split_stats,
         "skipped": [{"clip": p.clip, "reason": str(p)} for p in index.skipped],
     }
