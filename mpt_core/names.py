@@ -35,6 +35,9 @@ PRECISIONS = ("auto", "fp32", "bf16")
 # what `mpt instruct` writes: LLaVA JSON, messages JSONL, or both
 INSTRUCT_FORMATS = ("llava", "messages", "both")
 
+# `mpt instruct --format megc-vqa`: MEGC 2025's ME-VQA files instead (no images, no motion measured)
+MEGC_VQA_FORMAT = "megc-vqa"
+
 # evaluation protocols of `mpt train`: leave one subject out, leave one dataset (composite part) out, train on
 # one cache and test on another
 PROTOCOLS = ("loso", "lodo", "cross")

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from mpt_core.names import DATASETS, INSTRUCT_FORMATS
+from mpt_core.names import DATASETS, INSTRUCT_FORMATS, MEGC_VQA_FORMAT
 
 from .app import app, check_choice, fail
 from .datasets_cmd import split_classes
@@ -24,7 +24,8 @@ def instruct(
                                                "--root)."),
     classes: Optional[str] = typer.Option(None, "--classes", help="Comma-separated class selection or a preset "
                                           "(casme3-7, casme3-4, casme3-3); default: the dataset's standard classes."),
-    fmt: str = typer.Option("both", "--format", help="llava (llava.json), messages (messages.jsonl) or both."),
+    fmt: str = typer.Option("both", "--format", help="llava (llava.json), messages (messages.jsonl) or both; or "
+                            "megc-vqa: MEGC 2025's ME-VQA files (me_vqa_<datasets>.jsonl; see docs/guide/megc-vqa.md)."),
     holdout: Optional[str] = typer.Option(None, "--holdout", help="Comma-separated subjects for the test side: "
                                           "writes splits/holdout/{train,test}."),
     folds: bool = typer.Option(False, "--folds", help="One train/test pair per LOSO fold: splits/loso-SUBJECT/."),
@@ -44,7 +45,7 @@ def instruct(
     Clips measured before are reused; the output folder is printed as the last line.
     """
     check_choice(name, DATASETS, "NAME")
-    check_choice(fmt, INSTRUCT_FORMATS, "--format")
+    check_choice(fmt, (*INSTRUCT_FORMATS, MEGC_VQA_FORMAT), "--format")
     if not root.is_dir():
         fail(f"--root {root}: not a folder")
     if annotations is not None and not annotations.is_file():
@@ -56,6 +57,15 @@ def instruct(
         fail("--holdout: give at least one subject")
     if subjects and folds:
         fail("--holdout and --folds: choose one")
+
+    if fmt == MEGC_VQA_FORMAT:
+        from mpt.instruct.megc_vqa import build_megc_vqa, markdown as megc_markdown
+
+        summary = build_megc_vqa(name, root, annotations, out=out, classes=split_classes(classes), holdout=subjects,
+                                 folds=folds, seed=seed, strict=strict, max_seconds=max_seconds)
+        typer.echo(megc_markdown(summary))
+        typer.echo(str(out))
+        return
 
     from mpt.instruct import build_instruct
     from mpt.instruct.stats import markdown
