@@ -34,6 +34,8 @@ HELP: dict[str, tuple[str, str]] = {
     "str": ("mpt str --dataset cas2 --root data/CAS2 --run runs/cas2 --out runs/cas2-str", "guide/spotting.md"),
     "sweep": ("mpt sweep --preset paper --dataset casme2 --root data/CASME2 --out runs/paper", "guide/sweeps.md"),
     "demo": ("mpt demo --out runs/demo", "getting-started.md"),
+    "vqa score": ("mpt vqa score --pred pred.jsonl --truth splits/holdout/me_vqa_casme2_test.jsonl",
+                  "guide/megc-vqa.md"),
 }
 
 # command path -> {panel: option names}; only commands with more than ten options need one
