@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 from typer.core import TyperGroup
 
-from mpt_core.names import LONG_VIDEO_DATASETS
+from mpt_core.names import SPOT_DATASETS
 
 from .app import app, check_choice, fail
 
@@ -37,7 +37,7 @@ def run(
     fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate of frame folders (videos carry their own; "
                                         "default for folders: 30)."),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Spot a whole corpus instead: "
-                                          + ", ".join(LONG_VIDEO_DATASETS) + "."),
+                                          + ", ".join(SPOT_DATASETS) + "."),
     root: Optional[Path] = typer.Option(None, "--root", help="With --dataset: the corpus root (rawpic/ or "
                                         "SAMM_longvideos/ under it)."),
     annotations: Optional[Path] = typer.Option(None, "--annotations", help="With --dataset: the annotation table "
@@ -74,7 +74,7 @@ def run(
     the frames whose face was lost; --json prints one object instead.
     """
     if dataset is not None:
-        check_choice(dataset, LONG_VIDEO_DATASETS, "--dataset")
+        check_choice(dataset, SPOT_DATASETS, "--dataset")
         if inputs:
             fail("give either INPUT... or --dataset, not both")
         if root is None:
@@ -127,7 +127,7 @@ def evaluate_cmd(
     predictions: Path = typer.Argument(..., help="Predictions CSV: subject, video, onset, offset, type (micro or "
                                        "macro), a header row optional (what `mpt spot --csv` writes), or a MEGC "
                                        "spotting file (vid,pred_onset,pred_offset,type; what --submission writes)."),
-    dataset: str = typer.Option(..., "--dataset", help="Corpus of the ground truth: " + ", ".join(LONG_VIDEO_DATASETS)
+    dataset: str = typer.Option(..., "--dataset", help="Corpus of the ground truth: " + ", ".join(SPOT_DATASETS)
                                 + "."),
     annotations: Path = typer.Option(..., "--annotations", help="Its annotation table (CASME_sq_gt.xlsx, "
                                      "SAMMLV_gt.xlsx); frames are not needed."),
@@ -139,7 +139,7 @@ def evaluate_cmd(
     """Score predicted intervals: IoU >= 0.5 with frames counted inclusively, one-to-one matching (highest
     IoU first) per video and type, TP/FP/FN summed over videos; precision, recall and F1 for micro,
     macro and overall, and per subject."""
-    check_choice(dataset, LONG_VIDEO_DATASETS, "--dataset")
+    check_choice(dataset, SPOT_DATASETS, "--dataset")
     if not annotations.is_file():
         fail(f"--annotations {annotations}: no such file")
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from mpt_core.names import LONG_VIDEO_DATASETS
+from mpt_core.names import LONG_VIDEO_DATASETS, SPOT_DATASETS
 
 from .app import app, check_choice, fail
 
@@ -120,7 +120,7 @@ def _megc_modes(score, unseen, dataset, root, run, annotations, truth, videos, s
         if (truth is None) == (dataset is None):
             fail("--score needs --truth TABLE or --dataset NAME --annotations TABLE (one of them)")
         if dataset is not None:
-            check_choice(dataset, LONG_VIDEO_DATASETS, "--dataset")
+            check_choice(dataset, SPOT_DATASETS, "--dataset")
             if annotations is None or not annotations.is_file():
                 fail("--score --dataset needs --annotations TABLE (an existing file)")
         from mpt.megc.show import show_str

@@ -83,8 +83,7 @@ def score_str(predicted: Sequence[Row], truth: Sequence[Row], classes: Sequence[
                             "prediction": None if p is None else pred[p].label})
     mine = str_scores(records, classes)
     theirs = megc_metric.strs(predicted, truth, classes)
-    spot, pairs = megc_metric.spotting(predicted, truth), None
-    pairs = spot["pairs"]
+    pairs = megc_metric.spotting(predicted, truth)["pairs"]
     analysed = [(truth[t].label, predicted[p].label) for p, t in pairs if truth[t].label in classes]
     present = {x for pair in analysed for x in pair}
     why = reasons(predicted, truth, mine["spotting"]["tp"], theirs["spotting"],

@@ -27,17 +27,15 @@ def _index(dataset: str, annotations):
 
 def corpus_str_truth(dataset: str, annotations) -> list[Row]:
     """A corpus's micro-expressions as STR ground truth, labels through the 3class map (CAS(ME)^2's
-    objective classes and SAMM's emotions; a label the map does not know stays as it is, and so
+    objective classes, SAMM's and CAS(ME)^3's emotions; a label the map does not know stays as it is, and so
     is left out of the analysis)."""
-    from mpt.str.run import _labels
     from mpt_core.classmap import load_class_map
 
     cmap = load_class_map("3class")
-    label_of, _ = _labels(dataset)
     out = []
     for v, i in _index(dataset, annotations).intervals:
         if i.type == "micro":
-            label = label_of(i).strip().lower()
+            label = (i.objective if dataset == "cas2" else i.emotion).strip().lower()
             out.append(Row(v.subject, v.video, i.onset, i.offset, cmap.target(label) or label))
     return out
 
