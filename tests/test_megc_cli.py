@@ -170,3 +170,21 @@ def test_corpus_str_submission_read_back(world, tmp_path):
     assert back["mpt"]["strs"] == pytest.approx(out["strs"])
     assert back["mpt"]["spotting"] == out["spotting"]
     assert back["megc"] == out["megc"]["megc"]
+
+
+def test_single_inputs_spotting_submission(world, tmp_path):
+    """`mpt spot INPUT... --submission`: each input's name is its vid, its rate picks the file."""
+    v30, v200 = (world["unseen"] / name for name, _, _ in world["rates"])
+    sub = tmp_path / "sub"
+    out = json.loads(ok("spot", v200, "--fps", "200", "--submission", sub, "--json", "--no-progress"))
+    assert out["submission"] == [str(sub / "samm_pred.csv")]
+    rows = read_csv(sub / "samm_pred.csv")
+    assert rows[0] == ["vid", "pred_onset", "pred_offset", "type"]
+    assert [(r[0], int(r[1]), int(r[2]), r[3]) for r in rows[1:]] == [
+        (v200.name, i["onset"], i["offset"], {"micro": "me", "macro": "mae"}[i["type"]]) for i in out["intervals"]]
+    same = tmp_path / "same" / v30.name
+    same.parent.mkdir()
+    same.symlink_to(v30, target_is_directory=True)
+    line = one_error_line("spot", v30, same, "--fps", "30", "--submission", tmp_path / "twice", "--no-progress")
+    assert f"two inputs share the name '{v30.name}'" in line
+    assert not (tmp_path / "twice").exists()  # said before any spotting, nothing written

@@ -100,6 +100,10 @@ def run(
     if step is not None and step < 1:
         fail(f"--step {step}: must be >= 1")
     check_choice(tracker, ("landmarks", "haar"), "--tracker")
+    if submission is not None and inputs:
+        from mpt.megc.submit import input_names
+
+        input_names(inputs)  # two inputs with one name: said before any spotting
 
     from mpt.spot.run import spot_dataset, spot_inputs
     from mpt.spot.show import show

@@ -39,7 +39,8 @@ def show_str(result: dict, title: str = "STRS") -> None:
 
     out = Console()
     mine, theirs = result["mpt"], result["megc"]
-    table = Table(title=f"{title}: mpt | MEGC leaderboard (classes {', '.join(theirs['analysis']['classes'])})")
+    table = Table(title=title, caption=f"MEGC: the leaderboard's definitions; its analysis classes: "
+                                       f"{', '.join(theirs['analysis']['classes'])}")
     for col in ("", "mpt", "MEGC"):
         table.add_column(col, justify="left" if not col else "right")
     for label, key in (("spotting TP", "tp"), ("spotting FP", "fp"), ("spotting FN", "fn")):

@@ -43,6 +43,15 @@ def corpus_str_truth(dataset: str, annotations) -> list[Row]:
 # writers
 
 
+def input_names(paths) -> list[str]:
+    """Each input's vid: a video file's stem, a frame folder's name; SubmissionError when two share one."""
+    names = [Path(p).stem if Path(p).is_file() else Path(p).name for p in paths]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise SubmissionError(f"two inputs share the name {twice[0]!r}: the submission's vid would not tell them apart")
+    return names
+
+
 def spot_submission(result: dict, folder: Path, dataset: str | None = None) -> list[Path]:
     """``mpt spot``'s result (a corpus's, one input's or several) as the per-dataset spotting files."""
     if dataset is not None:
@@ -50,10 +59,7 @@ def spot_submission(result: dict, folder: Path, dataset: str | None = None) -> l
         rows = [(part, v["video"], i["onset"], i["offset"], i["type"]) for v in result["videos"] for i in v["intervals"]]
         return write_spotting(folder, rows + [(part, "", 0, 0, None)])
     inputs = result["inputs"] if "inputs" in result else [result]
-    names = [Path(r["input"]).stem if Path(r["input"]).is_file() else Path(r["input"]).name for r in inputs]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise SubmissionError(f"two inputs share the name {twice[0]!r}: the submission's vid would not tell them apart")
+    names = input_names([r["input"] for r in inputs])
     rows = []
     for name, r in zip(names, inputs):
         part = part_of(r["fps"])
