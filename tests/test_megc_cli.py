@@ -188,3 +188,34 @@ def test_single_inputs_spotting_submission(world, tmp_path):
     line = one_error_line("spot", v30, same, "--fps", "30", "--submission", tmp_path / "twice", "--no-progress")
     assert f"two inputs share the name '{v30.name}'" in line
     assert not (tmp_path / "twice").exists()  # said before any spotting, nothing written
+
+
+def test_unseen_folder_listing(world, tmp_path):
+    """Frame folders and video files are videos; a table beside them is not, and is named; rates from the table
+    or the file; a clash of names or frames lying loose in the folder is an error."""
+    import cv2
+    import numpy as np
+
+    from mpt.megc.unseen import UnseenError, list_videos
+
+    folder = tmp_path / "u"
+    folder.mkdir()
+    for name, _, _ in world["rates"]:
+        (folder / name).symlink_to(world["unseen"] / name, target_is_directory=True)
+    writer = cv2.VideoWriter(str(folder / "clip9.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (64, 48))
+    for _ in range(5):
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.release()
+    shutil.copy(world["tmp"] / "videos.csv", folder / "videos.csv")
+    videos, ignored = list_videos(folder, folder / "videos.csv")
+    assert ignored == ["videos.csv"]
+    got = {v.name: (v.fps, v.part, v.subject) for v in videos}
+    assert got == {world["rates"][0][0]: (30.0, "cas", world["rates"][0][2]),
+                   world["rates"][1][0]: (200.0, "samm", world["rates"][1][2]), "clip9": (25.0, "cas", "clip9")}
+    shutil.copy(folder / "clip9.avi", folder / "clip9.mp4")
+    with pytest.raises(UnseenError, match="two videos named 'clip9'"):
+        list_videos(folder, folder / "videos.csv")
+    (folder / "clip9.mp4").unlink()
+    (folder / "img1.jpg").write_bytes(b"")
+    with pytest.raises(UnseenError, match="holds frame images"):
+        list_videos(folder, folder / "videos.csv")

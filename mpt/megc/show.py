@@ -72,6 +72,8 @@ def show_unseen(result: dict) -> None:
     out.print(table)
     out.print(f"faces: {result['faces']}; classes {', '.join(result['classes'])} -> "
               + ", ".join(f"{k}: {v}" for k, v in result["map"].items()), highlight=False, soft_wrap=True)
+    if result.get("ignored"):
+        out.print("not videos (left out): " + ", ".join(result["ignored"]), highlight=False, soft_wrap=True)
     if "scores" in result:
         show_str(result["scores"], f"STRS against {result['truth']}")
     out.print("written: " + ", ".join(result["files"]) + f", {result['out']}", highlight=False, soft_wrap=True)

@@ -1,7 +1,8 @@
 """Spot-then-recognize on an unseen set (MEGC 2024/2025 STR, ``mpt str --unseen``): a folder of long
 videos nobody labelled for you, a run trained on any corpora, the challenge's files out.
 
-1. The folder: every sub-folder is a video as numbered frames, every other file a video file;
+1. The folder: every sub-folder is a video as numbered frames, every other file a video file
+   (except tables and notes, by suffix: ``.csv``, ``.txt``, ``.json``, ... are listed as ignored);
    a video's name (its ``vid``) is the folder's name or the file's stem. The frame rate comes from
    the videos table (``--videos``: a CSV with columns ``video,fps`` and optionally ``subject`` and
    ``dataset`` = cas|samm) or, for a video file, from its header; a frame folder without a rate is
@@ -33,6 +34,7 @@ from pathlib import Path
 from .files import STR_CLASSES, STR_FILE, SubmissionError, part_of, read_str, write_spotting, write_str
 
 VIDEOS_COLUMNS = ("video", "fps")
+NOT_VIDEOS = frozenset({".csv", ".txt", ".json", ".md", ".xlsx", ".xls", ".zip"})  # tables and notes beside the videos
 OPTIONAL_COLUMNS = ("subject", "dataset")
 
 
@@ -93,13 +95,16 @@ def _file_rate(path: Path) -> float | None:
 
 
 def list_videos(folder: Path, table: Path | None = None, truth_subjects: dict[str, str] | None = None):
-    """The videos of an unseen folder (see the module's docstring), in name order."""
+    """(the videos of an unseen folder, in name order; the files left out as tables or notes, by
+    suffix: a videos table kept beside the videos is not a video)."""
     from preprocess.inputs import IMAGE_SUFFIXES
 
     folder = Path(folder)
     if not folder.is_dir():
         raise UnseenError(f"{folder}: not a folder")
     entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    ignored = [p for p in entries if p.is_file() and p.suffix.lower() in NOT_VIDEOS]
+    entries = [p for p in entries if p not in ignored]
     images = [p for p in entries if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
     if images:
         raise UnseenError(f"{folder}: holds frame images ({images[0].name}); put each video's frames in its own "
@@ -125,7 +130,7 @@ def list_videos(folder: Path, table: Path | None = None, truth_subjects: dict[st
                               if p.is_dir() else f"{p}: the video states no frame rate; give it in --videos")
         subject = row.get("subject") or (truth_subjects or {}).get(name) or name
         out.append(UnseenVideo(name, p, float(fps), subject, row.get("dataset") or part_of(float(fps))))
-    return out
+    return out, [p.name for p in ignored]
 
 
 def three_class_map(classes) -> dict[str, str]:
@@ -167,7 +172,7 @@ def run_unseen(folder, run, out, *, videos_table=None, truth=None, device: str =
 
     truth_rows = read_str(truth) if truth is not None else None
     truth_subjects = {r.video: r.subject for r in truth_rows or []}
-    found = list_videos(folder, videos_table, truth_subjects)
+    found, ignored = list_videos(folder, videos_table, truth_subjects)
     if truth_rows is not None:
         known = {(v.subject, v.name) for v in found}
         strangers = sorted({f"{r.subject}/{r.video}" for r in truth_rows if (r.subject, r.video) not in known})
@@ -214,7 +219,7 @@ def run_unseen(folder, run, out, *, videos_table=None, truth=None, device: str =
     out.mkdir(parents=True, exist_ok=True)
     files = [str(write_str(out / STR_FILE, str_rows))] + [str(p) for p in write_spotting(out, spot_rows)]
     result = {"folder": str(folder), "run": str(run), "model": models.name, "classes": list(config["classes"]),
-              "map": mapped, "faces": face_note, "videos": results, "files": files}
+              "map": mapped, "faces": face_note, "videos": results, "ignored": ignored, "files": files}
     if truth_rows is not None:
         result["truth"] = str(truth)
         result["scores"] = json_safe(score_str(str_rows, truth_rows, STR_CLASSES))
