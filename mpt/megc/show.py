@@ -26,8 +26,9 @@ def show_spotting(result: dict, title: str = "spotting") -> None:
         table.add_column(col, justify="left" if not col else "right")
     for kind in ("micro", "macro", "overall"):
         a, b = result["mpt"][kind], result["megc"][kind]
-        table.add_row(kind, *(str(a[k]) for k in ("tp", "fp", "fn")), *(_f(a[k]) for k in ("precision", "recall", "f1")),
-                      *(str(b[k]) for k in ("tp", "fp", "fn")), *(_f(b[k]) for k in ("precision", "recall", "f1")))
+        counts = [str(x[k]) for x in (a, b) for k in ("tp", "fp", "fn")]
+        rates = [_f(x[k]) for x in (a, b) for k in ("precision", "recall", "f1")]
+        table.add_row(kind, *counts[:3], *rates[:3], *counts[3:], *rates[3:])
     out.print(table)
     _reasons(out, result)
 

@@ -56,7 +56,8 @@ def spot_submission(result: dict, folder: Path, dataset: str | None = None) -> l
     """``mpt spot``'s result (a corpus's, one input's or several) as the per-dataset spotting files."""
     if dataset is not None:
         part = CORPUS_PART[dataset]
-        rows = [(part, v["video"], i["onset"], i["offset"], i["type"]) for v in result["videos"] for i in v["intervals"]]
+        rows = [(part, v["video"], i["onset"], i["offset"], i["type"])
+                for v in result["videos"] for i in v["intervals"]]
         return write_spotting(folder, rows + [(part, "", 0, 0, None)])
     inputs = result["inputs"] if "inputs" in result else [result]
     names = input_names([r["input"] for r in inputs])

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from .files import STR_CLASSES, STR_FILE, SubmissionError, part_of, read_str, write_spotting, write_str
+from .files import STR_CLASSES, STR_FILE, part_of, read_str, write_spotting, write_str
 
 VIDEOS_COLUMNS = ("video", "fps")
 NOT_VIDEOS = frozenset({".csv", ".txt", ".json", ".md", ".xlsx", ".xls", ".zip"})  # tables and notes beside the videos
