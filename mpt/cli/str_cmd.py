@@ -53,6 +53,10 @@ def str_cmd(
 
     Writes OUT/str.json (the scores and one record per annotated or spotted micro-expression) and
     prints a table per subject, per class, then the figures last.
+
+    MEGC (docs/guide/megc.md): --submission writes the challenge's STR file, --megc adds the
+    leaderboard's figures; --unseen FOLDER --run RUN --submission DIR spots and classifies an
+    unlabelled folder of long videos; --score FILE scores an STR file, both ways.
     """
     if score is not None or unseen is not None:
         return _megc_modes(score, unseen, dataset, root, run, annotations, truth, videos, submission, as_json,
