@@ -6,6 +6,10 @@ DATASETS = ("casme2", "samm", "smic", "megc2019", "casme3", "cas2", "samm-lv")
 # the long-video corpora among them: spotting reads their videos, recognition their micro-expressions
 LONG_VIDEO_DATASETS = ("cas2", "samm-lv")
 
+# the corpora `mpt spot --dataset` / `mpt spot evaluate` read: the long-video corpora, and CAS(ME)^3 Part A's recordings
+# (micro-expressions only; no recognition view, so not a LONG_VIDEO_DATASETS member for `mpt str`)
+SPOT_DATASETS = LONG_VIDEO_DATASETS + ("casme3-lv",)
+
 # what the cache stores as motion (METHOD 1.2): uint8 magnified frames, or the float16 band signal
 MOTION_OUTPUTS = ("magnified", "band")
 

@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 from typer.core import TyperGroup
 
-from mpt_core.names import LONG_VIDEO_DATASETS
+from mpt_core.names import SPOT_DATASETS
 
 from .app import app, check_choice, fail
 
@@ -37,7 +37,7 @@ def run(
     fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate of frame folders (videos carry their own; "
                                         "default for folders: 30)."),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Spot a whole corpus instead: "
-                                          + ", ".join(LONG_VIDEO_DATASETS) + "."),
+                                          + ", ".join(SPOT_DATASETS) + "."),
     root: Optional[Path] = typer.Option(None, "--root", help="With --dataset: the corpus root (rawpic/ or "
                                         "SAMM_longvideos/ under it)."),
     annotations: Optional[Path] = typer.Option(None, "--annotations", help="With --dataset: the annotation table "
@@ -62,6 +62,9 @@ def run(
                                           "one HTML page (per-type and per-subject tables, each video's score plot "
                                           "with the ground truth)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    submission: Optional[Path] = typer.Option(None, "--submission", help="Write the MEGC spotting files into this "
+                                              "folder: cas_pred.csv / samm_pred.csv, vid,pred_onset,pred_offset,type "
+                                              "(me/mae); read back by `mpt spot evaluate`."),
 ) -> None:
     """Spot expressions: track and stabilise the face, measure where each facial region is relative to
     the head (optical flow), score its deviation from the neutral face, pick peaks above the video's
@@ -71,7 +74,7 @@ def run(
     the frames whose face was lost; --json prints one object instead.
     """
     if dataset is not None:
-        check_choice(dataset, LONG_VIDEO_DATASETS, "--dataset")
+        check_choice(dataset, SPOT_DATASETS, "--dataset")
         if inputs:
             fail("give either INPUT... or --dataset, not both")
         if root is None:
@@ -97,6 +100,10 @@ def run(
     if step is not None and step < 1:
         fail(f"--step {step}: must be >= 1")
     check_choice(tracker, ("landmarks", "haar"), "--tracker")
+    if submission is not None and inputs:
+        from mpt.megc.submit import input_names
+
+        input_names(inputs)  # two inputs with one name: said before any spotting
 
     from mpt.spot.run import spot_dataset, spot_inputs
     from mpt.spot.show import show
@@ -107,34 +114,49 @@ def run(
     else:
         result = spot_inputs(inputs, fps=fps, p=p, step=step, csv_out=csv_out, plot=plot,
                              progress=progress and not as_json, tracker=tracker)
+    if submission is not None:
+        from mpt.megc.submit import spot_submission
+
+        result["submission"] = [str(x) for x in spot_submission(result, submission, dataset)]
     if as_json:
         typer.echo(json.dumps(result))
     else:
         show(result)
+        if submission is not None:
+            typer.echo("MEGC spotting files: " + ", ".join(result["submission"]))
 
 
 @spot_app.command("evaluate")
 def evaluate_cmd(
     predictions: Path = typer.Argument(..., help="Predictions CSV: subject, video, onset, offset, type (micro or "
-                                       "macro), a header row optional (what `mpt spot --csv` writes)."),
-    dataset: str = typer.Option(..., "--dataset", help="Corpus of the ground truth: " + ", ".join(LONG_VIDEO_DATASETS)
+                                       "macro), a header row optional (what `mpt spot --csv` writes), or a MEGC "
+                                       "spotting file (vid,pred_onset,pred_offset,type; what --submission writes)."),
+    dataset: str = typer.Option(..., "--dataset", help="Corpus of the ground truth: " + ", ".join(SPOT_DATASETS)
                                 + "."),
     annotations: Path = typer.Option(..., "--annotations", help="Its annotation table (CASME_sq_gt.xlsx, "
                                      "SAMMLV_gt.xlsx); frames are not needed."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object: micro, macro, overall, subjects."),
+    megc: bool = typer.Option(False, "--megc", help="Also score as the MEGC leaderboard does (file order, multiple "
+                              "counting, only subjects with predictions and videos with ground truth) and print both "
+                              "side by side; --json then prints {mpt, megc, reasons}."),
 ) -> None:
     """Score predicted intervals: IoU >= 0.5 with frames counted inclusively, one-to-one matching (highest
     IoU first) per video and type, TP/FP/FN summed over videos; precision, recall and F1 for micro,
     macro and overall, and per subject."""
-    check_choice(dataset, LONG_VIDEO_DATASETS, "--dataset")
+    check_choice(dataset, SPOT_DATASETS, "--dataset")
     if not annotations.is_file():
         fail(f"--annotations {annotations}: no such file")
 
-    from mpt.spot.evaluate import evaluate_predictions
+    from mpt.megc.submit import evaluate_spotting_file
     from mpt.spot.show import show_evaluation
 
-    result = evaluate_predictions(predictions, dataset, annotations)
+    # an `mpt spot --csv` file or a MEGC spotting file (vid,pred_onset,pred_offset,type)
+    result = evaluate_spotting_file(predictions, dataset, annotations, megc=megc)
     if as_json:
         typer.echo(json.dumps(result))
+    elif megc:
+        from mpt.megc.show import show_spotting
+
+        show_spotting(result)
     else:
         show_evaluation(result)

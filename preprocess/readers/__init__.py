@@ -22,6 +22,7 @@ from ..records import DatasetError, DatasetIndex
 from .cas2 import read_cas2, read_cas2_videos
 from .casme2 import read_casme2
 from .casme3 import read_casme3
+from .casme3_lv import read_casme3_videos
 from .megc2019 import read_megc2019
 from .longvideo import Interval, LongVideo, LongVideoIndex
 from .samm import read_samm
@@ -33,7 +34,8 @@ READERS = {
     "cas2": read_cas2, "samm-lv": read_samm_lv,  # the long videos' micro-expressions, as clips
 }
 DATASETS = tuple(READERS)
-LONG_VIDEO_READERS = {"cas2": read_cas2_videos, "samm-lv": read_samm_lv_videos}
+LONG_VIDEO_READERS = {"cas2": read_cas2_videos, "samm-lv": read_samm_lv_videos,
+                      "casme3-lv": read_casme3_videos}  # CAS(ME)^3 Part A recordings: spotting only
 
 
 def read_dataset(
