@@ -75,7 +75,13 @@ PANELS: dict[str, dict[str, tuple[str, ...]]] = {
     "spot run": {
         "Input": ("--fps", "--dataset", "--root", "--annotations", "--tracker"),
         "Spotting": ("--p", "--step", "--eval"),
-        "Output": ("--json", "--csv", "--plot", "--report", "--progress"),
+        "Output": ("--json", "--csv", "--plot", "--report", "--submission", "--progress"),
+    },
+    "str": {
+        "Corpus (leave one subject out)": ("--dataset", "--root", "--annotations"),
+        "Unseen set (MEGC)": ("--unseen", "--videos", "--truth"),
+        "Model and spotting": ("--run", "--device", "--step", "--tracker"),
+        "Output and scoring": ("--out", "--submission", "--megc", "--score", "--json", "--progress"),
     },
     "sweep": {
         "Study": ("--preset", "--out", "--dry-run", "--progress"),
