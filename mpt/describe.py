@@ -60,12 +60,12 @@ def canonical_eyes(width: int, height: int) -> tuple[tuple[float, float], tuple[
 
 
 def onset_landmarks(frame: np.ndarray) -> np.ndarray | None:
-    """dlib's 68 landmarks on one (H, W, 3) uint8 RGB frame, in its pixels, or None (no face)."""
-    from preprocess.face.detect import detect
-    from preprocess.face.landmarks import to_gray
+    """dlib's 68 landmarks on one (H, W, 3) uint8 RGB frame known to be a face crop, in its pixels,
+    or None (no face): fitted with the whole frame as the face box, checked, then the detector's box
+    (``preprocess.face.framing.fit_crop``: the detector alone misses faces that fill the image)."""
+    from preprocess.face.framing import fit_crop
 
-    found = detect(to_gray(frame))
-    return None if found is None else found.points
+    return fit_crop(frame).points
 
 
 def detected_eyes(frame: np.ndarray, *, where: str = "frame"):
