@@ -10,7 +10,8 @@ clip's whole frames through ``mpt.inference.predict`` with its fold's model, in 
 framing and (the baseline: how mpt applied a crop-trained run before) in mpt's canonical framing.
 
 Printed: class agreement with the fold records, |p_predict - p_fold| (mean and max over clips and
-classes), and the landmark offset between predict's crop and the training crop (68 points, px at 224:
+classes), and the landmark offset between predict's crop and the training crop (points 17-67; the jaw
+0-16 apart, as a tight crop cuts it; px at 224:
 points fitted on the training crop squeezed to 224 vs the raw frame's points mapped through predict's
 transform), and the same for describe's 18 regions (centre offsets, px at 224).
 """
@@ -119,9 +120,50 @@ def landmark_offsets(coding: Path, whole: Path, framing) -> dict:
         centres = [region_centres(p) for p in (trained, applied)]
         regions_px.append(np.hypot(*(centres[1] - centres[0]).T))
     pts, reg = np.array(points_px), np.array(regions_px)
-    return {"clips": len(pts), "points_mean": float(pts.mean()), "points_p95": float(np.percentile(pts, 95)),
+    return {"clips": len(pts), "points_mean": float(pts[:, 17:].mean()),
+            "points_p95": float(np.percentile(pts[:, 17:], 95)), "jaw_mean": float(pts[:, :17].mean()),
             "eyes_mean": float(pts[:, 36:48].mean()), "regions_mean": float(reg.mean()),
             "regions_max": float(reg.max())}
+
+
+def figure(coding: Path, whole: Path, framing, path: Path) -> None:
+    """The framing in one picture: a corpus crop, the raw frame of the same clip (the crop the run's
+    framing cuts drawn on it), mpt's crop of it at its own size, and the canonical crop (before)."""
+    import cv2
+
+    from mpt_core.framing import CANONICAL
+    from preprocess.face.align import locate_face
+    from preprocess.face.transform import warp_face
+
+    clip = sorted((coding.parent / "Cropped").glob("*/*"))[0]
+    raw = min((whole / clip.parent.name / clip.name).glob("*.jpg"), key=lambda p: int(p.stem))
+    crop = cv2.imread(str(clip / f"reg_img{raw.stem}.jpg"))
+    frame = cv2.imread(str(raw))
+    h = crop.shape[0]  # every panel at the corpus crop's height
+    t = locate_face(np.ascontiguousarray(frame[..., ::-1]), framing=framing)
+    w_native = round(h * framing.aspect)
+    ours = cv2.resize(warp_face(frame, np.asarray(t.matrix), h), (w_native, h), interpolation=cv2.INTER_AREA)
+    canonical = warp_face(frame, np.asarray(locate_face(np.ascontiguousarray(frame[..., ::-1])).matrix), h)
+    from preprocess.face.geometry import invert, transform_points
+
+    marked = frame.copy()
+    for m, colour in ((np.asarray(t.matrix), (0, 200, 255)), (np.asarray(locate_face(
+            np.ascontiguousarray(frame[..., ::-1]), framing=CANONICAL).matrix), (255, 120, 0))):
+        corners = transform_points(invert(m), [(0, 0), (1, 0), (1, 1), (0, 1)])
+        cv2.polylines(marked, [np.round(corners).astype(np.int32)], True, colour, 2, cv2.LINE_AA)
+    scale = h / frame.shape[0]
+    marked = cv2.resize(marked, (round(frame.shape[1] * scale), h), interpolation=cv2.INTER_AREA)
+    panels = [("corpus crop (training)", crop), ("raw frame", marked), ("mpt's crop, run framing", ours),
+              ("canonical crop (before)", canonical)]
+    gap = np.full((h + 26, 10, 3), 255, np.uint8)
+    row = []
+    for title, img in panels:
+        tile = np.full((h + 26, img.shape[1], 3), 255, np.uint8)
+        tile[26:] = img
+        cv2.putText(tile, title, (4, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+        row += [tile, gap]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.concatenate(row[:-1], axis=1))
 
 
 def main() -> None:
@@ -130,6 +172,7 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=6)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--out", type=Path, default=Path("/tmp/mpt-framing"))
+    ap.add_argument("--figure", type=Path, help="also draw the framing figure (PNG) here")
     args = ap.parse_args()
     import os
 
@@ -141,6 +184,9 @@ def main() -> None:
     framing = run_framing(RunFolder(run).config(), run)[0]
     print(f"data, cache and run in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()[0]:.1f}")
     print(f"run framing: {framing.describe()}")
+    if args.figure:
+        figure(coding, whole, framing, args.figure)
+        print(f"figure: {args.figure}")
     for name, value in (("run's framing", None), ("canonical (before)", "canonical")):
         r = compare(run, whole, value)
         print(f"{name:>20}: agreement {r['agree']}/{r['clips']} ({100 * r['agree'] / r['clips']:.0f} %), "
@@ -149,8 +195,9 @@ def main() -> None:
 
     for name, f in (("run's framing", framing), ("canonical (before)", CANONICAL)):
         r = landmark_offsets(coding, whole, f)
-        print(f"{name:>20}: landmarks {r['points_mean']:.2f} px mean (95th pct {r['points_p95']:.2f}, eyes "
-              f"{r['eyes_mean']:.2f}), describe's region centres {r['regions_mean']:.2f} px mean "
+        print(f"{name:>20}: landmarks 17-67 {r['points_mean']:.2f} px mean (95th pct {r['points_p95']:.2f}, eyes "
+              f"{r['eyes_mean']:.2f}; jaw {r['jaw_mean']:.2f}), describe's region centres "
+              f"{r['regions_mean']:.2f} px mean "
               f"(max {r['regions_max']:.2f}), {r['clips']} clips, px at 224")
 
 

@@ -360,7 +360,11 @@ def format_table(result: dict) -> str:
         model += f" (mean of {len(result['members'])} fold models: {', '.join(result['members'])})"
     lines = [f"run {result['run']}: model {model}, {result['precision']} on {result['device']}"]
     if result.get("framing"):
-        lines.append(result["framing"]["text"].removeprefix(f"{result['run']}: "))
+        from mpt_core.framing import Framing
+
+        f = result["framing"]
+        shape = Framing.from_dict({k: f[k] for k in Framing().to_dict()})
+        lines.append(f"framing: {shape.describe()} (assumed: the run records none)" if f["assumed"] else f["text"])
     width = max(len(c) for c in result["classes"])
     au = result.get("task") == "au"
     for clip in (c for c in result["clips"] if "spot" not in c):

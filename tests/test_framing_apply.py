@@ -114,7 +114,8 @@ def test_landmarks_and_regions_in_predicts_crop_match_the_training_crops(pair):
         crop = cv2.imread(str(clip / f"reg_img{raw.stem}.jpg"))[..., ::-1]
         h, w = crop.shape[:2]
         trained = (fit_crop(crop).points + 0.5) * (224 / w, 224 / h) - 0.5
-        applied = locate_face(np.ascontiguousarray(cv2.imread(str(raw))[..., ::-1]), framing=framing).landmarks_in_crop(224)
+        frame = np.ascontiguousarray(cv2.imread(str(raw))[..., ::-1])
+        applied = locate_face(frame, framing=framing).landmarks_in_crop(224)
         dist = np.hypot(*(applied - trained).T)
         inner.append(dist[17:].mean())  # brows, nose, eyes, mouth (the jaw lies outside a tight crop)
         eyes.append(dist[36:48].mean())
@@ -170,7 +171,8 @@ def test_a_face_cut_by_the_border_is_one_error_line_saying_how_much(pair, tmp_pa
     assert r.exit_code == 1 and r.stdout == ""
     line = one_line(r)
     assert line.startswith("error: ") and "the face is cut by the frame's border" in line
-    assert " % of the crop the run's framing needs lies outside the frame (left " in line
+    assert " % of the crop the run's framing needs lies outside the frame (" in line
+    assert "px beyond the left edge" in line
 
 
 def test_an_older_run_without_a_framing_says_what_is_assumed(pair, tmp_path):

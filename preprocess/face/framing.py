@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from mpt_core.framing import PRESETS, Framing, dlib_box, measure
@@ -87,11 +86,6 @@ def fit_crop(image: np.ndarray, prior: Framing = PRESETS["casme2"]) -> CropFit:
     return CropFit(None, None, None, None)
 
 
-def measure_crop(image: np.ndarray) -> CropFit:
-    """``fit_crop`` of a clip's onset crop (the framing recorded per clip)."""
-    return fit_crop(image)
-
-
 def border_check(matrix: np.ndarray, source_size, *, where: str, framing: Framing) -> list[str]:
     """Warnings for a framed crop (``matrix``: input px -> unit crop) that reaches past the frame
     (edge pixels are repeated there: how much, per side); FaceError when more than MAX_OUTSIDE of
@@ -113,10 +107,10 @@ def border_check(matrix: np.ndarray, source_size, *, where: str, framing: Framin
     corners = transform_points(back, [(0, 0), (1, 0), (0, 1), (1, 1)])
     sides = {"left": -0.5 - corners[:, 0].min(), "top": -0.5 - corners[:, 1].min(),
              "right": corners[:, 0].max() - (width - 0.5), "bottom": corners[:, 1].max() - (height - 0.5)}
-    past = ", ".join(f"{k} {math.ceil(v)} px" for k, v in sides.items() if v > 0.5) or "under a pixel"
+    past = ", ".join(f"{math.ceil(v)} px beyond the {k} edge" for k, v in sides.items() if v > 0.5) or "under a pixel"
     if share > MAX_OUTSIDE:
         raise FaceError(f"{where}: the face is cut by the frame's border: {100 * share:.0f} % of the crop the run's "
-                        f"framing needs lies outside the frame ({past} beyond the edges; at most "
+                        f"framing needs lies outside the frame ({past}; at most "
                         f"{100 * MAX_OUTSIDE:.0f} % can be padded); use footage with the whole face in view")
     if share == 0.0 or past == "under a pixel":
         return []
@@ -132,16 +126,6 @@ def frame_matrix(left, right, framing: Framing) -> np.ndarray:
     from .geometry import align_matrix
 
     return align_matrix(left, right) if framing.is_canonical else unit_matrix(left, right, framing)
-
-
-def resize_like_cache(crop: np.ndarray, size: int) -> np.ndarray:
-    """A crop at its native size squeezed to ``size`` x ``size`` as the cache's frame loader does
-    (``preprocess.frames.resize_rgb``)."""
-    h, w = crop.shape[:2]
-    if (h, w) == (size, size):
-        return crop
-    interpolation = cv2.INTER_AREA if h >= size and w >= size else cv2.INTER_LINEAR
-    return cv2.resize(crop, (size, size), interpolation=interpolation)
 
 
 def cache_framing(entries, sources, face_of_source) -> dict:

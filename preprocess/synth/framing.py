@@ -33,10 +33,11 @@ import numpy as np
 from mpt_core.framing import Framing, unit_matrix
 
 from .motion import au_field, envelope, head_drift
-from .writer import FLICKER_STD, NOISE_BANK, NOISE_STD, ClipPlan, camera_jpeg, plan_clips, render_subjects, reuse_or_clear
+from .writer import (FLICKER_STD, NOISE_BANK, NOISE_STD, ClipPlan, camera_jpeg, plan_clips, render_subjects,
+                     reuse_or_clear)
 
 CODING_FILE = "CASME2-coding-synth.xlsx"
-FORMAT_VERSION = 1  # bump when the output changes
+FORMAT_VERSION = 2  # bump when the output changes (2: placements/ beside whole/)
 
 
 @dataclass(frozen=True)
@@ -148,15 +149,17 @@ def _render_subject(plans: list[ClipPlan], seed: int, out: Path, settings: PairS
     cv2.setNumThreads(1)
     face = camera_shading(render_face(np.random.default_rng([seed, 1, plans[0].subject]), settings.face_size))
     placements = [render_pair(face, plan, seed, out, settings) for plan in plans]
-    (out / "whole" / f"sub{plans[0].subject:02d}" / "placement.json").write_text(json.dumps(placements) + "\n")
+    (out / "placements").mkdir(exist_ok=True)  # where each whole frame put the face (face px -> frame px)
+    (out / "placements" / f"sub{plans[0].subject:02d}.json").write_text(json.dumps(placements) + "\n")
     return len(plans)
 
 
 def generate_framing_pair(out_dir, *, subjects: int = 3, clips_per_subject: int = 4, seed: int = 0,
                           settings: PairSettings = PairSettings(), jobs: int | None = None,
-                          progress: bool = False) -> tuple[Path, Path]:
+                          progress: bool = False, overwrite: bool = True) -> tuple[Path, Path]:
     """Write both renderings under ``out_dir`` (see the module docstring); returns (the crops'
-    coding file, the whole frames' folder). A finished pair with the same arguments is reused."""
+    coding file, the whole frames' folder). A finished pair with the same arguments is reused; one
+    made with other arguments is replaced (``overwrite``) or an error."""
     from .writer import write_coding
 
     out = Path(out_dir)
@@ -164,11 +167,12 @@ def generate_framing_pair(out_dir, *, subjects: int = 3, clips_per_subject: int 
     recorded = {"subjects": subjects, "clips_per_subject": clips_per_subject, "seed": seed,
                 "settings": settings.to_dict(), "format_version": FORMAT_VERSION}
     if reuse_or_clear(out, recorded, frames=out / "crops" / "Cropped", table=coding,
-                      settings_file=out / "synth-settings.json", overwrite=True):
-        return coding, whole  # (overwrite=True: a folder made with other arguments is replaced)
+                      settings_file=out / "synth-settings.json", overwrite=overwrite):
+        return coding, whole
     import shutil
 
     shutil.rmtree(whole, ignore_errors=True)
+    shutil.rmtree(out / "placements", ignore_errors=True)
     rng = np.random.default_rng([seed, 21])
     plans = [_shorten(p, rng, settings.span) for p in plan_clips(subjects, clips_per_subject, seed)]
     groups = [plans[i: i + clips_per_subject] for i in range(0, len(plans), clips_per_subject)]
