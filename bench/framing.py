@@ -1,6 +1,6 @@
 """Issue 25: train on a corpus's tight crops, apply `mpt predict` to raw whole frames of the same clips.
 
-    .venv/bin/python bench/framing.py [--subjects 4] [--clips 6] [--epochs 10] [--out /tmp/mpt-framing]
+    .venv/bin/python bench/framing.py [--subjects 4] [--clips 6] [--epochs 20] [--seed 0] [--out DIR] [--figure PNG]
 
 Data: ``preprocess.synth.framing.generate_framing_pair``: every clip rendered as CASME II-style crops
 (1.8 x the inter-ocular distance wide, eyes at 28 % of the height, 230 x 280 px) and as 640 x 480 whole
@@ -170,8 +170,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--subjects", type=int, default=4)
     ap.add_argument("--clips", type=int, default=6)
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--out", type=Path, default=Path("/tmp/mpt-framing"))
+    ap.add_argument("--seed", type=int, default=0, help="data and training seed")
     ap.add_argument("--figure", type=Path, help="also draw the framing figure (PNG) here")
     args = ap.parse_args()
     import os
@@ -180,7 +181,8 @@ def main() -> None:
     from train.runs import RunFolder
 
     t0 = time.perf_counter()
-    coding, whole, cache, run = world(args.out, subjects=args.subjects, clips=args.clips, epochs=args.epochs)
+    coding, whole, cache, run = world(args.out, subjects=args.subjects, clips=args.clips, epochs=args.epochs,
+                                     seed=args.seed)
     framing = run_framing(RunFolder(run).config(), run)[0]
     print(f"data, cache and run in {time.perf_counter() - t0:.0f} s; load {os.getloadavg()[0]:.1f}")
     print(f"run framing: {framing.describe()}")
