@@ -207,3 +207,30 @@ def test_an_old_cache_of_crops_stays_readable(pair, tmp_path):
     assert meta.framing is None and meta.cache_key == pair["meta"].cache_key and meta.n_clips == SUBJECTS * CLIPS
     assert (read_cache_index(old).face == "").all()
     assert face_record(meta.input.get("face"), meta.framing)["framing"] is None
+
+
+def test_explain_places_its_regions_from_landmarks_not_haar_eyes(pair, monkeypatch):
+    """`mpt explain`'s region description of a cache clip: the 68 landmarks are fitted on its frames
+    (a tight crop: no detector needed); Haar's eyes are never asked for."""
+    import mpt.describe
+    from mpt.explain import ClipRef, motion_describer
+    from mpt_core.cache import cache_index, open_cache
+
+    placed = []
+    real = mpt.describe.describe_clip_frames
+
+    def spy(frames, **kw):
+        placed.append(kw)
+        return real(frames, **kw)
+
+    def no_haar(*a, **k):
+        raise AssertionError("Haar eyes asked for")
+
+    monkeypatch.setattr(mpt.describe, "describe_clip_frames", spy)
+    monkeypatch.setattr(mpt.describe, "detected_eyes", no_haar)
+    with open_cache(pair["cache"]) as f:
+        index = cache_index(f)
+        motion = f["motion"][0]  # (T, 64, 64, 3): the magnified frames the model saw
+    text = motion_describer(index)(ClipRef(0, str(index.subjects[0]), str(index.clips[0]), 0, "final"), motion)
+    assert placed and placed[0]["landmarks"] == "detect" and "eyes" not in placed[0]
+    assert text.startswith("On the magnified frames") and "no motion description" not in text
