@@ -278,8 +278,8 @@ def predict_clip(models: RunModels, path, *, onset=None, offset=None, fps=None, 
 
 
 def predict(inputs, run, *, model: str | None = None, onset: int | None = None, offset: int | None = None,
-            fps: float | None = None, face: str | None = None, landmarks: str = "68", track: bool = False, weights=None,
-            device: str = "auto", save_crops=None, timings: dict | None = None, spot: str = "auto",
+            fps: float | None = None, face: str | None = None, landmarks: str = "68", track: bool = False,
+            weights=None, device: str = "auto", save_crops=None, timings: dict | None = None, spot: str = "auto",
             macro: bool = False, progress: bool = False, framing: str | None = None) -> dict:
     """Class probabilities of each input (a video file or a folder of frames) under the run's model(s).
 
@@ -295,11 +295,13 @@ def predict(inputs, run, *, model: str | None = None, onset: int | None = None, 
     "final", "ensemble" or a fold's subject. ``save_crops``: a folder for each input's aligned
     onset crop, strip of T motion frames and rank image (PNG), and the first motion frame beside a
     training clip's (``-compare.png``). ``framing``: how the face is cut (``rawclip.choose_framing``;
-    default the run's recorded framing; its one line goes to stderr). ``timings`` (if given) accumulates
+    default the run's recorded framing; said in the result's ``framing``, and as a warning when an
+    older run recorded none and the canonical one is assumed). ``timings`` (if given) accumulates
     seconds per stage: load, decode, face, preprocess, model (and save).
 
     Returns ``{"run", "model", "members" (the models averaged: one for final or a subject),
-    "precision", "device", "classes", "clips": [{"input", "onset",
+    "precision", "device", "classes", "framing" (the framing faces were cut in: the
+    ``mpt_core.framing.Framing`` fields + "assumed" + "text"; None with ``face="none"``), "clips": [{"input", "onset",
     "offset", "fps", "frames", "face": {"box": [x, y, w, h], "angle_deg"} or None,
     "probabilities": {class: p}, "prediction"(, "crops")}]}``.
 
@@ -320,7 +322,6 @@ def predict(inputs, run, *, model: str | None = None, onset: int | None = None, 
     face = face or run_face_mode(models)
     if face != "none" and models.framing_assumed:
         warn(models.framing_line)  # an older run: what is assumed (the run's own framing goes in the result)
-        face_options(face, landmarks, track, framing=models.framing)  # --track with a corpus's framing: refused
     from .timeline import spot_then_classify, wants_spotting
 
     long = [wants_spotting(path, spot, onset, offset, fps) for path in inputs]  # every input checked first

@@ -58,7 +58,9 @@ def build_cache(
     default for them), "haar" from OpenCV's Haar eyes, "none" uses frames as they are (the default
     for the corpora that ship cropped faces). ``track``: each frame stabilised by its own landmarks
     instead of one transform per clip. The aligner (and tracking) is part of the cache key of a
-    whole-frame corpus; cropped corpora keep the keys they always had.
+    whole-frame corpus; cropped corpora keep the keys they always had. The cache records how its
+    faces were framed (``framing``: measured on each clip's onset crop for cropped corpora,
+    ``preprocess.face.framing``; mpt's canonical crop for whole-frame corpora) and logs it.
     """
     from .readers import read_dataset
 

@@ -20,7 +20,8 @@ def synth(
                                "label table with the real CAS(ME)^3 columns, 30 fps. cas2: long videos "
                                "rawpic/s15/15_0101synthetic/imgN.jpg + CASME_sq_gt_synth.xlsx, 30 fps. samm-lv: long "
                                "videos SAMM_longvideos/006_1/006_1_NNNN.jpg (greyscale) + SAMMLV_gt_synth.xlsx and "
-                               "SAMM_Micro_FACS_Codes_synth.xlsx, 200 fps. framing: every clip twice, as CASME II-style tight crops "
+                               "SAMM_Micro_FACS_Codes_synth.xlsx, 200 fps. framing: every clip twice, as CASME II "
+                               "tight crops "
                                "(crops/Cropped/..., 230x280, read as casme2 from OUT_DIR/crops) and as raw 640x480 "
                                "frames of the same face rolled and off-centre (whole/subXX/CLIP/N.jpg, onset..offset), "
                                "to train on crops and apply to raw video."),
