@@ -234,3 +234,23 @@ def test_explain_places_its_regions_from_landmarks_not_haar_eyes(pair, monkeypat
     text = motion_describer(index)(ClipRef(0, str(index.subjects[0]), str(index.clips[0]), 0, "final"), motion)
     assert placed and placed[0]["landmarks"] == "detect" and "eyes" not in placed[0]
     assert text.startswith("On the magnified frames") and "no motion description" not in text
+
+
+def test_describe_on_whole_frames_in_the_run_framing_matches_describe_on_the_crops(pair):
+    """`mpt describe --framing RUN` on a clip's raw frames and `mpt describe --face none` on its corpus
+    crops: the same apex and AU candidates, the eyes (that place the regions) within a few px at 224."""
+    from mpt.describe import describe
+
+    for subject in ("sub01", "sub02", "sub03", "sub04"):
+        clip = sorted((pair["whole"] / subject).iterdir())[0]
+        frames = sorted(clip.glob("*.jpg"), key=lambda p: int(p.stem))
+        with contextlib.redirect_stderr(io.StringIO()):
+            raw = describe(clip, fps=200, framing=str(pair["run"]))
+            crop = describe(pair["coding"].parent / "Cropped" / subject / clip.name, fps=200, face="none",
+                            onset=int(frames[0].stem), offset=int(frames[-1].stem))
+        w, h = 230, 280  # the crops' own pixels -> the framed crop's 224 x 224
+        eyes = [((x + 0.5) * 224 / w - 0.5, (y + 0.5) * 224 / h - 0.5) for x, y in crop["eyes"]["points"]]
+        assert raw["eyes"]["from"] == crop["eyes"]["from"] == "landmarks"
+        assert np.abs(np.array(raw["eyes"]["points"]) - np.array(eyes)).max() < 4.0
+        assert raw["apex"] == crop["apex"]
+        assert {a["au"] for a in raw["au_candidates"]} == {a["au"] for a in crop["au_candidates"]}
