@@ -60,12 +60,12 @@ def canonical_eyes(width: int, height: int) -> tuple[tuple[float, float], tuple[
 
 
 def onset_landmarks(frame: np.ndarray) -> np.ndarray | None:
-    """dlib's 68 landmarks on one (H, W, 3) uint8 RGB frame, in its pixels, or None (no face)."""
-    from preprocess.face.detect import detect
-    from preprocess.face.landmarks import to_gray
+    """dlib's 68 landmarks on one (H, W, 3) uint8 RGB frame known to be a face crop, in its pixels,
+    or None (no face): fitted with the whole frame as the face box, checked, then the detector's box
+    (``preprocess.face.framing.fit_crop``: the detector alone misses faces that fill the image)."""
+    from preprocess.face.framing import fit_crop
 
-    found = detect(to_gray(frame))
-    return None if found is None else found.points
+    return fit_crop(frame).points
 
 
 def detected_eyes(frame: np.ndarray, *, where: str = "frame"):
@@ -124,7 +124,8 @@ def describe_clip_frames(frames, *, eyes=None, landmarks=None, onset_index: int 
 
 
 def describe(input, *, onset: int | None = None, apex: int | None = None, offset: int | None = None,
-             fps: float | None = None, face: str = "auto", landmarks: str = "68", timings: dict | None = None) -> dict:
+             fps: float | None = None, face: str = "auto", landmarks: str = "68", timings: dict | None = None,
+             framing: str | None = None) -> dict:
     """Region motion and motion-based AU candidates of one raw clip (a video file or a frame folder).
 
     ``onset``/``apex``/``offset``: frame numbers as in the file names (a video's 0-based indices);
@@ -134,7 +135,10 @@ def describe(input, *, onset: int | None = None, apex: int | None = None, offset
     at 224, regions from the onset frame's landmarks), "haar" (one transform from Haar's eyes,
     regions from the eyes) or "none" (the frames are a face crop already). ``landmarks``: "68"
     ("5" is refused: no regions). A face lost part-way trims the clip (a warning says where).
-    ``timings`` (if given) accumulates seconds per stage: decode, face, describe.
+    ``timings`` (if given) accumulates seconds per stage: decode, face, describe. ``framing``: None (mpt's
+    canonical crop: describe applies no model, its figures are pixels at 224 of that crop) or a corpus,
+    cache or run folder (``rawclip.choose_framing``): the face is cut as that corpus's crops are, by one
+    transform from the onset frame's landmarks, and the regions are placed from them in that crop.
 
     Returns ``{"input", "onset", "apex", "offset", "regions": [{"name", "dx", "dy", "magnitude",
     "direction"}], "au_candidates": [{"au", "evidence_px", "regions"}], "text"}`` plus ``"fps"``,
@@ -151,7 +155,8 @@ def describe(input, *, onset: int | None = None, apex: int | None = None, offset
     for warning in clip.warnings:
         warn(warning)
     add_time(timings, "decode", t0)
-    return {"input": str(input), **describe_clip(clip, apex=apex, face=face, landmarks=landmarks, timings=timings)}
+    return {"input": str(input), **describe_clip(clip, apex=apex, face=face, landmarks=landmarks, timings=timings,
+                                                 framing=framing)}
 
 
 def _check_face(face: str, landmarks: str) -> None:
@@ -176,13 +181,21 @@ def _still_head(clip):
 
 
 def describe_clip(clip, *, apex: int | None = None, face: str = "auto", landmarks: str = "68",
-                  timings: dict | None = None) -> dict:
+                  timings: dict | None = None, framing: str | None = None) -> dict:
     """``describe`` on a ``preprocess.inputs.ClipInput`` (frames already in memory); the same
     result without ``"input"``."""
     from mpt_core.regions import landmark_eyes
 
+    from .rawclip import choose_framing, say_framing
+
     _check_face(face, landmarks)
-    options = face_options(face, landmarks, track=face == "auto")
+    framed = None
+    if framing is not None and face != "none":
+        framed, line, assumed = choose_framing(framing)
+        say_framing(line, assumed)
+        framed = None if framed.is_canonical else framed
+    # a corpus's framing: one transform from the onset frame (the per-frame track stabilises canonically)
+    options = face_options(face, landmarks, track=face == "auto" and framed is None, framing=framed)
     t0 = time.perf_counter()
     apex_index = None
     if apex is not None:
@@ -193,7 +206,7 @@ def describe_clip(clip, *, apex: int | None = None, face: str = "auto", landmark
         if apex_index == 0:
             raise DescribeInputError(f"{clip.source}: apex {apex} is the onset; the apex must come after it")
     frames, box, numbers, points = clip.frames, None, clip.numbers, None
-    still = _still_head(clip) if face == "auto" else None
+    still = _still_head(clip) if face == "auto" and framed is None else None
     if still is not None:
         # a still head: the onset's one transform (per-frame crops would only add resampling jitter)
         from preprocess.face.transform import warp_face
@@ -211,6 +224,9 @@ def describe_clip(clip, *, apex: int | None = None, face: str = "auto", landmark
                                      f"{clip.numbers[len(numbers)]}); the clip ends at {numbers[-1]}")
         if aligned.track is not None:
             points = aligned.track.landmarks_in_crop(0, SIZE)
+            eyes, source = landmark_eyes(points), "landmarks"
+        elif framed is not None and aligned.transform.landmarks is not None:
+            points = aligned.transform.landmarks_in_crop(SIZE)  # in the framing's crop, squeezed to 224
             eyes, source = landmark_eyes(points), "landmarks"
         else:
             eyes, source = aligned.transform.eyes_in_crop(SIZE), "aligned"

@@ -174,8 +174,9 @@ def explain_clips(model, refs: list[ClipRef], f, *, out: Path, classes, describe
 def motion_describer(index) -> Callable[[ClipRef, np.ndarray], str | None]:
     """The region motion description of a cache clip, from its T magnified frames: onset = the first
     normalised frame, apex = the normalised frame nearest the annotated apex (or the frame of most
-    motion where the apex is unknown). The eyes: Haar on the onset frame, else the canonical
-    positions of an aligned crop (``mpt.describe.describe_clip_frames``)."""
+    motion where the apex is unknown). The regions are placed from the 68 landmarks fitted on the
+    onset frame as ``mpt describe`` places them on a face crop (``describe_clip_frames(landmarks=
+    "detect")``); only where no landmarks fit: Haar's eyes, else the canonical eye positions."""
     from mpt.describe import describe_clip_frames
 
     def describe(ref: ClipRef, motion: np.ndarray) -> str | None:
@@ -185,7 +186,7 @@ def motion_describer(index) -> Callable[[ClipRef, np.ndarray], str | None]:
         if apex >= 0 and offset > onset:
             apex_index = min(T - 1, max(1, round((apex - onset) / (offset - onset) * (T - 1))))
         try:
-            d = describe_clip_frames(motion, eyes="detect", apex_index=apex_index)
+            d = describe_clip_frames(motion, landmarks="detect", apex_index=apex_index)
         except ValueError as err:  # a description is a help, never a reason to stop the figures
             return f"(no motion description: {err})"
         return "On the magnified frames (displacements amplified by alpha): " + d.text

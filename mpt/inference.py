@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .rawclip import add_time, align_face, face_options, warn
+from .rawclip import add_time, align_face, choose_framing, face_options, warn
 
 FINAL, ENSEMBLE = "final", "ensemble"
 AU_THRESHOLD = 0.5  # train.au.THRESHOLD: an AU run's clip shows the AUs whose probability reaches it
@@ -53,6 +53,10 @@ class RunModels:
     model: object  # MPTModel; the ensemble swaps each member's trainable weights into it
     members: dict = field(default_factory=dict)  # member name -> trainable weights on the device
     multilabel: bool = False  # an AU detection run: one sigmoid probability per AU, not a softmax
+    face: dict = field(default_factory=dict)  # config.json's "face": how the run's cache made its faces
+    framing: object = None  # mpt_core.framing.Framing raw faces are cut in (the run's, unless --framing says)
+    framing_line: str = ""  # one line saying which framing, and why
+    framing_assumed: bool = False  # an older run without a recorded framing: canonical assumed
 
     def probabilities(self, rank: np.ndarray, motion: np.ndarray) -> np.ndarray:
         """rank (S, S, 3), motion (T, S, S, 3) as clip_arrays returns them -> (C,) float64;
@@ -117,10 +121,12 @@ def _member_weights(path: Path, first_header: dict, trainable: set, device) -> d
     return {k: v.to(device) for k, v in tensors.items()}
 
 
-def load_run_models(run, *, model: str | None = None, weights=None, device: str = "auto") -> RunModels:
+def load_run_models(run, *, model: str | None = None, weights=None, device: str = "auto",
+                    framing: str | None = None) -> RunModels:
     """The chosen model(s) of the run folder ``run``, on ``device``, ready for ``probabilities``.
 
     ``weights`` overrides the backbone weights file recorded in the run (its sha256 must match).
+    ``framing``: how raw faces are cut (``rawclip.choose_framing``; default: as the run's cache).
     """
     from mpt_core.clip import PreprocessSettings
     from mpt_core.model import load_checkpoint
@@ -161,9 +167,11 @@ def load_run_models(run, *, model: str | None = None, weights=None, device: str 
         _, first_header = read_checkpoint_file(paths[0])
         for member, path in list(files.items())[1:]:
             members[member] = _member_weights(path, first_header, set(members[first]), dev)
+    chosen, line, assumed = choose_framing(framing, config=config, run=folder.path)
     return RunModels(run=folder.path, name=name, classes=classes, settings=settings,
                      precision=resolve_precision(precision, dev), device=dev, model=net, members=members,
-                     multilabel=config.get("task") == "au")
+                     multilabel=config.get("task") == "au", face=dict(config.get("face") or {}), framing=chosen,
+                     framing_line=line, framing_assumed=assumed)
 
 
 def _display(motion: np.ndarray) -> np.ndarray:
@@ -175,12 +183,44 @@ def _display(motion: np.ndarray) -> np.ndarray:
     return np.clip(127.5 + 127.5 * m / peak, 0, 255).astype(np.uint8)
 
 
-def _save_crops(out: Path, stem: str, onset_crop: np.ndarray, arrays: dict) -> list[str]:
+def training_crop(models: RunModels) -> np.ndarray | None:
+    """The first normalised frame of one of the run's training clips (a clip of the fold's held-out
+    subject for a fold model, else the cache's first), as the model saw it; None when the run's cache
+    cannot be read (a warning says so)."""
+    import json
+
+    from mpt_core.cache import cache_index, open_cache
+
+    path = json.loads((models.run / "config.json").read_text()).get("cache")
+    try:
+        with open_cache(path) as f:
+            subjects = cache_index(f).subjects
+            rows = np.flatnonzero(subjects == models.name)
+            first = f["motion"][int(rows[0]) if len(rows) else 0][0]  # (S, S, 3)
+    except (OSError, ValueError, TypeError) as err:
+        warn(f"--save-crops: no training crop to compare with ({err})")
+        return None
+    return _display(first[None])[0]
+
+
+def _compare(framed: np.ndarray, trained: np.ndarray) -> np.ndarray:
+    """Predict's framed crop and a training crop side by side, each at 224 (nearest: pixels as the model sees them)."""
+    import cv2
+
+    big = [cv2.resize(np.ascontiguousarray(a), (224, 224), interpolation=cv2.INTER_NEAREST) for a in (framed, trained)]
+    gap = np.full((224, 8, 3), 255, np.uint8)
+    return np.concatenate([big[0], gap, big[1]], axis=1)
+
+
+def _save_crops(out: Path, stem: str, onset_crop: np.ndarray, arrays: dict, trained: np.ndarray | None = None
+                ) -> list[str]:
     import cv2
 
     out.mkdir(parents=True, exist_ok=True)
     strip = np.concatenate(list(_display(arrays["motion"])), axis=1)  # (S, T * S, 3)
     images = {"onset": onset_crop, "motion": strip, "rank": arrays["rank"]}
+    if trained is not None:  # the first normalised frame of both: the same representation, side by side
+        images["compare"] = _compare(_display(arrays["motion"][:1])[0], trained)
     written = []
     for kind, rgb in images.items():
         path = out / f"{stem}-{kind}.png"
@@ -190,14 +230,22 @@ def _save_crops(out: Path, stem: str, onset_crop: np.ndarray, arrays: dict) -> l
     return written
 
 
-def predict_clip(models: RunModels, path, *, onset=None, offset=None, fps=None, face: str = "auto",
+def run_face_mode(models: RunModels) -> str:
+    """The ``--face`` a raw clip gets by default: Haar for a run whose cache was aligned by Haar, else
+    landmarks (also for runs on a corpus's own crops: a raw video's face must be found)."""
+    return "haar" if models.face.get("mode") == "haar" else "auto"
+
+
+def predict_clip(models: RunModels, path, *, onset=None, offset=None, fps=None, face: str | None = "auto",
                  landmarks: str = "68", track: bool = False, save_crops=None, crop_name: str | None = None,
                  timings: dict | None = None) -> dict:
-    """One input -> its entry of ``predict``'s ``clips`` (face and input warnings go to stderr)."""
+    """One input -> its entry of ``predict``'s ``clips`` (face and input warnings go to stderr). The
+    face is cut in ``models.framing``; ``face`` None: as the run's cache (``run_face_mode``)."""
     from mpt_core.clip import clip_arrays, resize_frames
     from preprocess.inputs import load_input
 
-    options = face_options(face, landmarks, track)
+    face = face or run_face_mode(models)
+    options = face_options(face, landmarks, track, framing=models.framing)
     t0 = time.perf_counter()
     clip = load_input(path, onset=onset, offset=offset, fps=fps)  # frames (N, H, W, 3) uint8 RGB
     for warning in clip.warnings:
@@ -223,31 +271,37 @@ def predict_clip(models: RunModels, path, *, onset=None, offset=None, fps=None, 
     }
     if save_crops is not None:
         onset_crop = frames[0] if face != "none" else resize_frames(frames[:1], size)[0]
-        entry["crops"] = _save_crops(Path(save_crops), crop_name or Path(path).stem, onset_crop, arrays)
+        trained = training_crop(models)
+        entry["crops"] = _save_crops(Path(save_crops), crop_name or Path(path).stem, onset_crop, arrays, trained)
         add_time(timings, "save", t0)
     return entry
 
 
 def predict(inputs, run, *, model: str | None = None, onset: int | None = None, offset: int | None = None,
-            fps: float | None = None, face: str = "auto", landmarks: str = "68", track: bool = False, weights=None,
-            device: str = "auto", save_crops=None, timings: dict | None = None, spot: str = "auto",
-            macro: bool = False, progress: bool = False) -> dict:
+            fps: float | None = None, face: str | None = None, landmarks: str = "68", track: bool = False,
+            weights=None, device: str = "auto", save_crops=None, timings: dict | None = None, spot: str = "auto",
+            macro: bool = False, progress: bool = False, framing: str | None = None) -> dict:
     """Class probabilities of each input (a video file or a folder of frames) under the run's model(s).
 
     ``inputs``: one path or a list. ``onset``/``offset``: frame numbers as in the file names (a
     video's 0-based indices), the same for every input; default the whole input. ``fps``: default
-    the video's rate; required for a frame folder. ``face``: "auto" (find the face and its
+    the video's rate; required for a frame folder. ``face``: None (as the run's cache: "haar" for a
+    Haar cache, else "auto"), "auto" (find the face and its
     ``landmarks`` ("68" or "5") on the onset frame, crop and level it; the default, for videos and
     frame folders alike), "haar" (the same from Haar's eyes) or "none" (frames already cropped to
     the face). ``track``: stabilise every frame by its own landmarks (head motion). A face that
     is lost part-way trims the clip (a warning names the frame and the clip's ``offset`` says where
     it ended), and a truncated video says how many of its frames could not be decoded. ``model``: None (final if the run has it, else ensemble),
     "final", "ensemble" or a fold's subject. ``save_crops``: a folder for each input's aligned
-    onset crop, strip of T motion frames and rank image (PNG). ``timings`` (if given) accumulates
+    onset crop, strip of T motion frames and rank image (PNG), and the first motion frame beside a
+    training clip's (``-compare.png``). ``framing``: how the face is cut (``rawclip.choose_framing``;
+    default the run's recorded framing; said in the result's ``framing``, and as a warning when an
+    older run recorded none and the canonical one is assumed). ``timings`` (if given) accumulates
     seconds per stage: load, decode, face, preprocess, model (and save).
 
     Returns ``{"run", "model", "members" (the models averaged: one for final or a subject),
-    "precision", "device", "classes", "clips": [{"input", "onset",
+    "precision", "device", "classes", "framing" (the framing faces were cut in: the
+    ``mpt_core.framing.Framing`` fields + "assumed" + "text"; None with ``face="none"``), "clips": [{"input", "onset",
     "offset", "fps", "frames", "face": {"box": [x, y, w, h], "angle_deg"} or None,
     "probabilities": {class: p}, "prediction"(, "crops")}]}``.
 
@@ -261,10 +315,13 @@ def predict(inputs, run, *, model: str | None = None, onset: int | None = None, 
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     if not inputs:
         raise PredictError("no inputs: give one or more video files or frame folders")
-    face_options(face, landmarks, track)  # a bad combination fails before the models load
+    face_options(face or "auto", landmarks, track)  # a bad combination fails before the models load
     t0 = time.perf_counter()
-    models = load_run_models(run, model=model, weights=weights, device=device)
+    models = load_run_models(run, model=model, weights=weights, device=device, framing=framing)
     add_time(timings, "load", t0)
+    face = face or run_face_mode(models)
+    if face != "none" and models.framing_assumed:
+        warn(models.framing_line)  # an older run: what is assumed (the run's own framing goes in the result)
     from .timeline import spot_then_classify, wants_spotting
 
     long = [wants_spotting(path, spot, onset, offset, fps) for path in inputs]  # every input checked first
@@ -283,6 +340,8 @@ def predict(inputs, run, *, model: str | None = None, onset: int | None = None, 
                                       timings=timings, **options))
     result = {"run": str(models.run), "model": models.name, "members": list(models.members),
               "precision": models.precision, "device": str(models.device), "classes": list(models.classes),
+              "framing": None if face == "none" else {**models.framing.to_dict(), "assumed": models.framing_assumed,
+                                                      "text": models.framing_line},
               "task": "au" if models.multilabel else "emotion", "clips": clips}
     if spotted:
         result["spotted"] = spotted
@@ -301,6 +360,12 @@ def format_table(result: dict) -> str:
     if model == ENSEMBLE:
         model += f" (mean of {len(result['members'])} fold models: {', '.join(result['members'])})"
     lines = [f"run {result['run']}: model {model}, {result['precision']} on {result['device']}"]
+    if result.get("framing"):
+        from mpt_core.framing import Framing
+
+        f = result["framing"]
+        shape = Framing.from_dict({k: f[k] for k in Framing().to_dict()})
+        lines.append(f"framing: {shape.describe()} (assumed: the run records none)" if f["assumed"] else f["text"])
     width = max(len(c) for c in result["classes"])
     au = result.get("task") == "au"
     for clip in (c for c in result["clips"] if "spot" not in c):

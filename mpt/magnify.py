@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 
-from .rawclip import add_time, align_face, face_options, warn
+from .rawclip import add_time, align_face, choose_framing, face_options, say_framing, warn
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi")  # containers OpenCV writes mp4v into
 LABEL_TOP = "original"
@@ -129,14 +129,15 @@ def magnify_video(input, out, *, alpha: float = 20.0, face: str = "auto", landma
                   track: bool = False, onset: int | None = None,
                   offset: int | None = None, fps: float | None = None, levels: int = 4, f_lo: float = 0.4,
                   f_hi: float = 4.0, slow: float = 10.0, gif: bool = False, size: int = 224,
-                  timings: dict | None = None) -> dict:
+                  timings: dict | None = None, framing: str | None = None) -> dict:
     """Write ``out`` (mp4v): the face of ``input`` (a video file or a frame folder, frames
     ``onset``..``offset``) and its magnification (``alpha``, ``levels``, band ``f_lo``..``f_hi`` Hz,
     filter order 1) side by side, played at ``max(1, fps / slow)`` frames per second; with ``gif``
     also ``out`` with the suffix ``.gif``. ``face``: "auto" (align from dlib's ``landmarks`` and crop
     at ``size``; ``track``: every frame by its own landmarks), "haar" (align from Haar's eyes) or
-    "none" (frames already a face crop; scaled to height ``size``). ``timings`` (if given) accumulates
-    seconds per stage: decode, face, magnify, write.
+    "none" (frames already a face crop; scaled to height ``size``). ``framing``: how the face is cut
+    (``rawclip.choose_framing``: a corpus, a cache or a run folder; default mpt's canonical crop: no
+    model is applied here). ``timings`` (if given) accumulates seconds per stage: decode, face, magnify, write.
 
     Returns ``{"input", "video", "gif" (path or None), "frames", "fps", "playback_fps",
     "duration_s", "width", "height", "alpha", "face"}``.
@@ -144,7 +145,10 @@ def magnify_video(input, out, *, alpha: float = 20.0, face: str = "auto", landma
     from mpt_core.magnify import magnify
     from preprocess.inputs import load_input
 
-    options = face_options(face, landmarks, track)
+    chosen, line, assumed = choose_framing(framing)
+    options = face_options(face, landmarks, track, framing=chosen)
+    if face != "none" and framing is not None:  # the default (mpt's own crop) goes without saying
+        say_framing(line, assumed)
     _check(out, alpha=alpha, levels=levels, f_lo=f_lo, f_hi=f_hi, slow=slow, size=size, gif=gif)
     out = Path(out)
     t0 = time.perf_counter()

@@ -4,11 +4,14 @@ Datasets, one row per clip in the same order: ``rank`` uint8 (N, S, S, 3), ``mot
 (N, T, S, S, 3) (float16 for motion_output="band"), ``label`` int64, ``subject`` / ``clip`` /
 ``source`` (the corpus a clip comes from: differs from the cache's dataset only in composites such as
 MEGC2019) / ``au`` (the annotated Action Unit string) / ``emotion`` (the annotated emotion text) /
-``face`` (JSON of the face transform applied to the clip's whole frames, "" for cropped corpora) str,
+``face`` (JSON of the face transform applied to the clip's whole frames, see below for cropped corpora) str,
 ``onset`` / ``apex`` / ``offset`` / ``n_frames`` int64. Attributes: ``settings``, ``classes``
 (JSON), ``dataset``, ``mpt_version``, ``format``, ``cache_key`` (the 12 hex digits naming the file:
-SHA-256 over the settings and the input identity), ``input`` (JSON), ``skipped`` (JSON) and
-``complete``.
+SHA-256 over the settings and the input identity), ``input`` (JSON), ``skipped`` (JSON),
+``framing`` (JSON, optional: how the faces were framed, ``mpt_core.framing``; caches made before it
+lack it and stay readable) and ``complete``. For a corpus that ships crops, a row's ``face`` holds
+the framing measured on that clip's onset crop (``{"framing", "landmarks_from", "roll_deg"}``);
+caches made before framings were recorded have "" there.
 
 Chunks: one clip per chunk ((1, T, S, S, 3) and (1, S, S, 3)), so reading a clip is one
 contiguous read. No compression: measured in bench/preprocess.py (figures in bench/README.md),
@@ -52,6 +55,7 @@ class CacheMeta:
     frames: int  # T
     size: int  # S
     input: dict
+    framing: dict | None = None  # how the faces were framed (``mpt_core.framing``); None: a cache made before
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ def _check(f, path: Path) -> CacheMeta:
         settings=json.loads(f.attrs["settings"]), cache_key=str(f.attrs["cache_key"]), n_clips=n,
         mpt_version=str(f.attrs["mpt_version"]), frames=int(f["motion"].shape[1]), size=int(f["rank"].shape[1]),
         input=json.loads(f.attrs["input"]) if "input" in f.attrs else {},
+        framing=json.loads(f.attrs["framing"]) if "framing" in f.attrs else None,
     )  # fmt: skip
 
 

@@ -2,7 +2,8 @@
 
 Cache name: ``<dataset>-<key>.h5`` where key is 12 hex of the SHA-256 over the cache format, the
 preprocessing settings and the input identity: dataset name, resolved root, annotation file path
-and the SHA-256 of its bytes, the strict flag, the class list, the face-alignment mode and a hash of
+and the SHA-256 of its bytes, the strict flag, the class list, the face-alignment mode of a whole-frame
+corpus (with its framing when that is not mpt's canonical one: a changed framing is a new cache) and a hash of
 every clip record (subject, clip, label, onset/apex/offset, fps, frame paths, AU, emotion), which
 covers class selection and skipped clips. Frame *contents* are not hashed (that would mean reading
 the whole dataset on every run): after editing images in place use --force.

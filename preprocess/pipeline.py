@@ -26,6 +26,7 @@ from mpt_core.fileio import process_lock
 from mpt_core.names import FACE_MODES
 
 from .face.align import FaceOptions
+from .face.framing import cache_framing, framing_summary
 from .identity import cache_key, cache_path, input_identity
 from .records import DatasetError, DatasetIndex
 from .workers import run_parallel, run_serial
@@ -57,7 +58,9 @@ def build_cache(
     default for them), "haar" from OpenCV's Haar eyes, "none" uses frames as they are (the default
     for the corpora that ship cropped faces). ``track``: each frame stabilised by its own landmarks
     instead of one transform per clip. The aligner (and tracking) is part of the cache key of a
-    whole-frame corpus; cropped corpora keep the keys they always had.
+    whole-frame corpus; cropped corpora keep the keys they always had. The cache records how its
+    faces were framed (``framing``: measured on each clip's onset crop for cropped corpora,
+    ``preprocess.face.framing``; mpt's canonical crop for whole-frame corpora) and logs it.
     """
     from .readers import read_dataset
 
@@ -170,9 +173,12 @@ def _build(index: DatasetIndex, final: Path, key: str, *, settings, jobs, strict
             _log(f"  skipped {s['clip']}: {s['reason']}")
         if writer.n == 0:
             raise DatasetError(f"{index.dataset}: no clip could be preprocessed ({len(skipped)} skipped, listed above)")
+        framing = _framing(writer, index, face)
+        for line in framing_summary(framing).splitlines():
+            _log(line)
         writer.finish(
             final, settings=settings.to_dict(), classes=list(index.classes), dataset=index.dataset,
-            mpt_version=__version__, cache_key=key, input=identity, skipped=skipped,
+            mpt_version=__version__, cache_key=key, input=identity, skipped=skipped, framing=framing,
         )  # fmt: skip
     except BaseException:
         writer.discard()
@@ -189,6 +195,18 @@ def _build(index: DatasetIndex, final: Path, key: str, *, settings, jobs, strict
     _log("stage seconds (summed over workers): "
          + ", ".join(f"{stage} {timings[stage]:.2f}" for stage in STAGES if stage != "face" or timings[stage])
          + f"; wall {time.perf_counter() - start:.2f}")
+
+
+def _framing(writer: CacheWriter, index: DatasetIndex, face) -> dict:
+    """The cache's ``framing`` attribute (``preprocess.face.framing.cache_framing``) from the rows written."""
+    from .face.align import as_options
+
+    def options(source: str):
+        return as_options(face[source] if isinstance(face, dict) else face)
+
+    text = [s.decode() if isinstance(s, bytes) else str(s) for s in writer.f["face"][: writer.n]]
+    sources = [s.decode() if isinstance(s, bytes) else str(s) for s in writer.f["source"][: writer.n]]
+    return cache_framing(text, sources, options)
 
 
 def _cpu_count() -> int:

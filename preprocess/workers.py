@@ -53,7 +53,20 @@ def process_clip(record: ClipRecord, settings: PreprocessSettings, timings: dict
         t["face"] = t.get("face", 0.0) + time.perf_counter() - t0
     else:
         frames = load_frames(record.frames, settings.size, t)  # (N, S, S, 3) uint8
+        extra["face"] = json.dumps(measure_onset(record, t), sort_keys=True)
     return {**clip_arrays(frames, record.fps, settings, t), **extra}
+
+
+def measure_onset(record: ClipRecord, timings: dict) -> dict:
+    """The framing of a cropped clip, measured on its onset frame at its own size (the face JSON of
+    a corpus that ships crops: ``preprocess.face.framing.CropFit.to_dict``)."""
+    from .face.framing import fit_crop
+
+    onset = load_frames(record.frames[:1], None, timings)[0]  # (H, W, 3) uint8, the crop as shipped
+    t0 = time.perf_counter()
+    entry = fit_crop(onset).to_dict()
+    timings["face"] = timings.get("face", 0.0) + time.perf_counter() - t0
+    return entry
 
 
 _worker_ready = False

@@ -149,6 +149,7 @@ def test_video_with_face_auto_and_saved_crops(world, video, tmp_path):
     assert {n: im.shape for n, im in saved.items()} == {
         "astronaut-onset.png": (32, 32, 3), "astronaut-rank.png": (32, 32, 3),
         "astronaut-motion.png": (32, 16 * 32, 3),
+        "astronaut-compare.png": (224, 2 * 224 + 8, 3),  # predict's first frame | a training clip's, at 224
     }
     assert all(im.std() > 5 for im in saved.values())  # pictures, not blanks
 

@@ -46,6 +46,7 @@ def write_json(path: Path, obj) -> None:
 
 def make_config(meta, train, model_settings, weights, *, folds: bool = True, final: bool = False) -> dict:
     from mpt_core.fileio import file_sha256
+    from mpt_core.framing import face_record
 
     return {
         "cache": str(Path(meta.path).resolve()),
@@ -54,6 +55,8 @@ def make_config(meta, train, model_settings, weights, *, folds: bool = True, fin
         "classes": list(meta.classes),
         "n_clips": meta.n_clips,
         "cache_settings": meta.settings,
+        # how the cache framed its faces (mode, aligner, framing): what `mpt predict` reproduces on raw video
+        "face": face_record(meta.input.get("face"), getattr(meta, "framing", None)),
         "train": train.to_dict(),
         "model": asdict(model_settings),
         "weights": str(Path(weights).resolve()) if weights else None,

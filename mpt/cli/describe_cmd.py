@@ -11,7 +11,7 @@ import typer
 from mpt_core.names import FACE_MODES, LANDMARK_MODELS
 
 from .app import app, check_choice, fail
-from .options import FPS, OFFSET, ONSET
+from .options import FPS, FRAMING, OFFSET, ONSET
 
 
 @app.command("describe")
@@ -29,6 +29,7 @@ def describe(
                              "puts them)."),
     landmarks: str = typer.Option("68", "--landmarks", help="68 (the only choice that places regions; 5 is "
                                   "refused)."),
+    framing: Optional[str] = FRAMING,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
 ) -> None:
     """Region motion from onset to apex (optical flow, head motion removed) and motion-based AU candidates."""
@@ -48,7 +49,8 @@ def describe(
     from mpt.describe import describe as run_describe
     from mpt.describe import show
 
-    result = run_describe(input, onset=onset, apex=apex, offset=offset, fps=fps, face=face, landmarks=landmarks)
+    result = run_describe(input, onset=onset, apex=apex, offset=offset, fps=fps, face=face, landmarks=landmarks,
+                          framing=framing)
     if as_json:
         typer.echo(json.dumps(result))
     else:

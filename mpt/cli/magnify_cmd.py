@@ -10,7 +10,7 @@ import typer
 from mpt_core.names import FACE_MODES, LANDMARK_MODELS
 
 from .app import app, check_choice, fail
-from .options import FACE_OPTION, FPS, LANDMARKS, OFFSET, ONSET, TRACK
+from .options import FACE_OPTION, FPS, FRAMING, LANDMARKS, OFFSET, ONSET, TRACK
 
 
 @app.command("magnify")
@@ -21,6 +21,7 @@ def magnify(
     face: str = FACE_OPTION,
     landmarks: str = LANDMARKS,
     track: bool = TRACK,
+    framing: Optional[str] = FRAMING,
     onset: Optional[int] = ONSET,
     offset: Optional[int] = OFFSET,
     fps: Optional[float] = FPS,
@@ -53,7 +54,8 @@ def magnify(
     from mpt.magnify import magnify_video
 
     r = magnify_video(input, out, alpha=alpha, face=face, landmarks=landmarks, track=track, onset=onset,
-                      offset=offset, fps=fps, levels=levels, f_lo=f_lo, f_hi=f_hi, slow=slow, gif=gif, size=size)
+                      offset=offset, fps=fps, levels=levels, f_lo=f_lo, f_hi=f_hi, slow=slow, gif=gif, size=size,
+                      framing=framing)
     typer.echo(f"{r['video']}: {r['frames']} frames of {r['width']}x{r['height']} (original | magnified "
                f"x{r['alpha']:g}), {r['fps']:g} fps played at {r['playback_fps']:g} fps: {r['duration_s']:.1f} s")
     if r["gif"] is not None:

@@ -18,3 +18,7 @@ LANDMARKS: str = typer.Option("68", "--landmarks", help="Landmark model of --fac
                               "on iBUG 300-W: non-commercial use) or 5 (eye corners and nose base: alignment only).")
 TRACK: bool = typer.Option(False, "--track", help="Stabilise every frame by its own landmarks (for clips with head "
                            "motion) instead of one transform per clip.")
+FRAMING: Optional[str] = typer.Option(None, "--framing", help="How the face is cut from raw frames: run (as the run's "
+                                      "cache framed its faces; the default where a run is given), canonical (mpt's "
+                                      "square crop, 2.8 x the inter-ocular distance), casme2 (CASME II's own crops), "
+                                      "a cache file (.h5) or a run folder (as that cache framed its faces).")

@@ -11,7 +11,7 @@ import typer
 from mpt_core.names import FACE_MODES, LANDMARK_MODELS, SPOT_MODES
 
 from .app import app, check_choice, fail
-from .options import FACE_OPTION, FPS, LANDMARKS, OFFSET, ONSET, TRACK
+from .options import FACE, FPS, FRAMING, LANDMARKS, OFFSET, ONSET, TRACK
 
 
 @app.command("predict")
@@ -24,9 +24,11 @@ def predict(
     onset: Optional[int] = ONSET,
     offset: Optional[int] = OFFSET,
     fps: Optional[float] = FPS,
-    face: str = FACE_OPTION,
+    face: Optional[str] = typer.Option(None, "--face", help=FACE + ". Default: as the run's cache (haar for a Haar "
+                                       "cache, else auto)."),
     landmarks: str = LANDMARKS,
     track: bool = TRACK,
+    framing: Optional[str] = FRAMING,
     save_crops: Optional[Path] = typer.Option(None, "--save-crops", help="Folder for each input's aligned onset "
                                               "crop, strip of normalised motion frames and rank image (PNG)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
@@ -44,9 +46,10 @@ def predict(
     A long input (over 2 s, no --onset/--offset) is spotted first: the output is a timeline of the
     spotted intervals (onset, apex, offset in frames and seconds, type, spotting score), each with
     the class probabilities and the decision."""
-    check_choice(face, FACE_MODES, "--face")
+    if face is not None:
+        check_choice(face, FACE_MODES, "--face")
     check_choice(landmarks, LANDMARK_MODELS, "--landmarks")
-    if track and face != "auto":
+    if track and face not in (None, "auto"):
         fail(f"--track needs landmarks (--face auto), not --face {face}")
     if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
         fail(f"--device {device!r} is not one of auto, cpu, cuda, cuda:N")
@@ -65,5 +68,5 @@ def predict(
 
     result = run_predict(inputs, run, model=model, onset=onset, offset=offset, fps=fps, face=face,
                          landmarks=landmarks, track=track, weights=weights, device=device, save_crops=save_crops,
-                         spot=spot, macro=macro, progress=not as_json)
+                         spot=spot, macro=macro, progress=not as_json, framing=framing)
     typer.echo(json.dumps(result) if as_json else format_table(result))

@@ -7,7 +7,7 @@ import typer
 
 from .app import app, check_choice, fail
 
-LAYOUTS = ("casme2", "casme3", "cas2", "samm-lv")
+LAYOUTS = ("casme2", "casme3", "cas2", "samm-lv", "framing")
 LONG_LAYOUTS = ("cas2", "samm-lv")
 
 
@@ -20,7 +20,11 @@ def synth(
                                "label table with the real CAS(ME)^3 columns, 30 fps. cas2: long videos "
                                "rawpic/s15/15_0101synthetic/imgN.jpg + CASME_sq_gt_synth.xlsx, 30 fps. samm-lv: long "
                                "videos SAMM_longvideos/006_1/006_1_NNNN.jpg (greyscale) + SAMMLV_gt_synth.xlsx and "
-                               "SAMM_Micro_FACS_Codes_synth.xlsx, 200 fps."),
+                               "SAMM_Micro_FACS_Codes_synth.xlsx, 200 fps. framing: every clip twice, as CASME II "
+                               "tight crops "
+                               "(crops/Cropped/..., 230x280, read as casme2 from OUT_DIR/crops) and as raw 640x480 "
+                               "frames of the same face rolled and off-centre (whole/subXX/CLIP/N.jpg, onset..offset), "
+                               "to train on crops and apply to raw video."),
     subjects: Optional[int] = typer.Option(None, "--subjects", min=1, max=99, help="Number of subjects (distinct "
                                            "procedural faces). Default: 26; 12 for the long-video layouts."),
     clips_per_subject: int = typer.Option(10, "--clips-per-subject", min=1, max=300, help="Clips per subject "
@@ -58,6 +62,11 @@ def synth(
 
         table = generate_synthetic_casme3(out_dir, subjects=subjects or 26, clips_per_subject=clips_per_subject,
                                           seed=seed, jobs=jobs, progress=True, overwrite=overwrite)
+    elif layout == "framing":
+        from preprocess.synth.framing import generate_framing_pair
+
+        table, _ = generate_framing_pair(out_dir, subjects=subjects or 4, clips_per_subject=clips_per_subject,
+                                         seed=seed, jobs=jobs, progress=True, overwrite=overwrite)
     else:
         from preprocess.synth import generate_synthetic
 

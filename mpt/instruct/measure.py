@@ -103,16 +103,20 @@ def residual_flow(onset_rgb: np.ndarray, apex_rgb: np.ndarray, boxes) -> np.ndar
     return residual
 
 
-def find_crop_face(frames: np.ndarray, where: str):
+def find_crop_face(frames: np.ndarray, where: str, native=None):
     """A dataset crop's face, as ``mpt describe --face none`` finds it: dlib's 68 landmarks on the onset
     frame (else on the last frame read) -> ("landmarks", points, "landmarks"); else Haar's eye pair ->
-    ("eyes", eyes, "detected"); else None."""
+    ("eyes", eyes, "detected"); else None. ``native``: the same two frames at the crop's own size (the
+    landmarks are fitted there, where the face is not squeezed, and scaled to ``frames``' pixels)."""
     from mpt.describe import detected_eyes, onset_landmarks
 
-    for frame in (frames[0], frames[-1]):
-        points = onset_landmarks(frame)
+    h, w = frames.shape[1:3]
+    for i, frame in enumerate((frames[0], frames[-1])):
+        own = frame if native is None else native[i]
+        points = onset_landmarks(own)
         if points is not None:
-            return "landmarks", np.asarray(points, np.float64), "landmarks"
+            scale = (w / own.shape[1], h / own.shape[0])  # pixel centres at integers on both sides
+            return "landmarks", (np.asarray(points, np.float64) + 0.5) * scale - 0.5, "landmarks"
     for frame in (frames[0], frames[-1]):
         eyes = detected_eyes(frame, where=where)
         if eyes is not None:
@@ -172,7 +176,8 @@ def measure_clip(paths, numbers, *, key: str, onset: int, apex: int, offset: int
             if face == "fallback":
                 face = fallback_face(frames[0])
             elif face is None:
-                face = find_crop_face(frames, where)
+                native = load_frames([by_number[wanted[0]], by_number[wanted[-1]]], None)  # the crops as shipped
+                face = find_crop_face(frames, where, native)
                 if face is None:
                     raise EyesNotFound(f"clip {key}: no face found on frames {wanted[0]} and {wanted[-1]}")
         kind, points, source = face

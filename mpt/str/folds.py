@@ -44,7 +44,9 @@ def face_of_cache(config: dict) -> tuple[dict, str]:
         return options, f"{aligner}, as the run's cache"
     if aligner == "auto":
         return {"face": "haar", "landmarks": "68", "track": False}, "haar, as the run's cache"
-    return {"face": "none", "landmarks": "68", "track": False}, "none (frames as they are), as the run's cache"
+    # a cache of a corpus's own crops: the long video's whole frames are cut in the run's recorded framing
+    return ({"face": "auto", "landmarks": "68", "track": False},
+            "landmarks68, cut in the run's framing (its cache holds a corpus's own crops)")
 
 
 # classes

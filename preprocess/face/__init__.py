@@ -4,7 +4,8 @@
 - ``transform``: ``FaceTransform`` (one clip's crop) and ``FaceError``.
 - ``haar``: OpenCV's Haar cascades (``--face haar``), ``find_face``.
 - ``landmarks``: dlib's HOG detector and 68/5-point shape predictors; ``detect``: one frame's face.
-- ``align``: ``locate_face`` (a clip's one transform, by aligner) and the aligner names.
+- ``align``: ``locate_face`` (a clip's one transform, by aligner, in a framing) and the aligner names.
+- ``framing``: landmarks on tight face crops (``fit_crop``), a crop corpus's framing measured, the border check.
 - ``one_euro``, ``track``: per-frame landmarks, filtered, and stabilising transforms for long clips.
 
 dlib is imported only when a landmark aligner runs.

@@ -30,6 +30,7 @@ class FaceOptions:
     method: str = "auto"  # one of FACE_METHODS
     landmarks: str = "68"  # one of LANDMARK_MODELS (method "auto")
     track: bool = False  # per-frame stabilisation instead of one transform per clip
+    framing: object = None  # mpt_core.framing.Framing of the crop; None: mpt's canonical crop
 
     def __post_init__(self):
         if self.method not in FACE_METHODS:
@@ -46,7 +47,12 @@ class FaceOptions:
 
     def identity(self):
         """The cache-key value. Haar keeps "auto", what Haar caches had before landmarks, so they stay
-        valid; landmark aligners are named; tracking adds its settings."""
+        valid; landmark aligners are named; tracking adds its settings; a framing other than the
+        canonical one makes another cache (the canonical one adds nothing: old keys stay)."""
+        if self.framing is not None and not self.framing.is_canonical and self.method != "none":
+            from dataclasses import replace
+
+            return {"aligner": replace(self, framing=None).identity(), "framing": self.framing.to_dict()}
         if self.method == "none":
             return "none"
         if self.method == "haar":
@@ -63,17 +69,30 @@ def as_options(face) -> FaceOptions:
     return face if isinstance(face, FaceOptions) else FaceOptions(method=face)
 
 
-def locate_face(frame: np.ndarray, *, where: str = "frame 0", aligner: str = "landmarks68") -> FaceTransform:
+def locate_face(frame: np.ndarray, *, where: str = "frame 0", aligner: str = "landmarks68",
+                framing=None) -> FaceTransform:
     """One clip's transform, found on one (H, W, 3) uint8 RGB frame (the onset), by ``aligner``.
 
     Landmarks: dlib's HOG detector (Haar's face cascade when HOG finds nothing), the highest-scoring
-    face (a warning when there are several), the landmarks, the crop from their eye centres.
+    face (a warning when there are several), the landmarks, the crop from their eye centres, in
+    ``framing`` (an ``mpt_core.framing.Framing``; None: mpt's canonical crop). A crop reaching past
+    the frame: a warning saying how far; too far (the face cut by the border): FaceError.
     No face: FaceError naming ``where``.
     """
     if aligner == "haar":
         from .haar import find_face
 
-        return find_face(frame, where=where)
+        found = find_face(frame, where=where)
+        if framing is None or framing.is_canonical or found.eyes is None:
+            return found
+        from dataclasses import replace
+
+        from .framing import border_check, frame_matrix
+
+        matrix = frame_matrix(*found.eyes, framing)
+        kept = tuple(w for w in found.warnings if "past the frame edge" not in w)
+        warnings = kept + tuple(border_check(matrix, found.source_size, where=where, framing=framing))
+        return replace(found, matrix=tuple(tuple(float(v) for v in row) for row in matrix), warnings=warnings)
     if aligner not in ("landmarks68", "landmarks5"):
         raise ValueError(f"aligner {aligner!r}: choose haar, landmarks68 or landmarks5")
     from .detect import detect
@@ -89,10 +108,16 @@ def locate_face(frame: np.ndarray, *, where: str = "frame 0", aligner: str = "la
         box = tuple(round(v) for v in found.box)
         warnings.append(f"{where}: {found.faces} faces found; using the highest-scoring at (x, y, w, h) = {box}")
     left, right = (tuple(float(v) for v in p) for p in eye_centres(found.points))
-    matrix = align_matrix(left, right)
-    corners = transform_points(cv2.invertAffineTransform(matrix), [(0, 0), (1, 0), (0, 1), (1, 1)])
-    if corners.min() < -0.5 or (corners[:, 0] > width - 0.5).any() or (corners[:, 1] > height - 0.5).any():
-        warnings.append(f"{where}: the face crop reaches past the frame edge; edge pixels are repeated there")
+    if framing is None or framing.is_canonical:
+        matrix = align_matrix(left, right)
+        corners = transform_points(cv2.invertAffineTransform(matrix), [(0, 0), (1, 0), (0, 1), (1, 1)])
+        if corners.min() < -0.5 or (corners[:, 0] > width - 0.5).any() or (corners[:, 1] > height - 0.5).any():
+            warnings.append(f"{where}: the face crop reaches past the frame edge; edge pixels are repeated there")
+    else:
+        from .framing import border_check, frame_matrix
+
+        matrix = frame_matrix(left, right, framing)
+        warnings += border_check(matrix, (width, height), where=where, framing=framing)
     return FaceTransform(
         matrix=tuple(tuple(float(v) for v in row) for row in matrix),
         box=tuple(round(v) for v in found.box),
@@ -187,7 +212,7 @@ def align_clip(frames: np.ndarray, options: FaceOptions, *, size: int, fps: floa
     names = list(range(n)) if numbers is None else list(numbers)
     if not options.track:
         try:
-            transform = locate_face(frames[0], where=where, aligner=options.aligner)
+            transform = locate_face(frames[0], where=where, aligner=options.aligner, framing=options.framing)
         except FaceError as err:
             if "no face found" not in str(err):
                 raise
@@ -204,7 +229,15 @@ def align_clip(frames: np.ndarray, options: FaceOptions, *, size: int, fps: floa
         raise _no_onset_face(frames, where, names, fps, good[0] if good else None)
     kept = track.lost[0] if track.lost else n
     warnings = _trim(n, kept, where, "the face is lost", on_loss, names)
-    crops = np.stack([track.stabilise(frames[i], i, size) for i in range(kept)])
+    if options.framing is None or options.framing.is_canonical:
+        crops = np.stack([track.stabilise(frames[i], i, size) for i in range(kept)])
+    else:  # each frame's stabilising matrix, cut in the framing
+        from mpt_core.framing import reframe
+
+        from .transform import warp_face
+
+        crops = np.stack([warp_face(frames[i], reframe(track.matrices[i], options.framing), size)
+                          for i in range(kept)])
     return AlignedClip(crops, None, track, warnings, kept)
 
 

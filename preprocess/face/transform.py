@@ -39,17 +39,24 @@ def as_frames(frames) -> np.ndarray:
 
 
 def warp_face(frame: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
-    """(size, size, C) crop of one frame through a unit-side face ``matrix``.
+    """(size, size, C) crop of one frame through a unit-crop face ``matrix``.
 
     Shrinking warps at the face's native scale and then uses INTER_AREA (METHOD.md 1.1), so a large
-    face is averaged, not aliased; growing warps straight to ``size`` (INTER_LINEAR).
+    face is averaged, not aliased; growing warps straight to ``size`` (INTER_LINEAR). A framing that
+    is not square (a corpus's crops: ``mpt_core.framing``) has its own native width and height, and
+    is squeezed to ``size`` x ``size`` as the cache squeezed the corpus's crops.
     """
     matrix = np.asarray(matrix, dtype=np.float64)
-    native = round(1.0 / math.hypot(matrix[0, 0], matrix[0, 1]))  # crop side in input px
-    warp_size = native if native > size else size
-    crop = cv2.warpAffine(frame, unit_to_pixels(matrix, warp_size), (warp_size, warp_size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
-    return crop if warp_size == size else cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+    native_w = round(1.0 / math.hypot(matrix[0, 0], matrix[0, 1]))  # crop width in input px
+    native_h = round(1.0 / math.hypot(matrix[1, 0], matrix[1, 1]))
+    warp_w, warp_h = max(native_w, size), max(native_h, size)
+    if warp_w == warp_h:  # square (every canonical crop): one side, as before framings existed
+        pixels = unit_to_pixels(matrix, warp_w)
+    else:
+        pixels = matrix * np.array([[warp_w], [warp_h]])
+        pixels[:, 2] -= 0.5
+    crop = cv2.warpAffine(frame, pixels, (warp_w, warp_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return crop if (warp_w, warp_h) == (size, size) else cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
 
 
 @dataclass(frozen=True)
