@@ -62,14 +62,14 @@ PANELS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "magnify": {
         "Input": ("--onset", "--offset", "--fps"),
-        "Faces": ("--face", "--landmarks", "--track", "--size"),
+        "Faces": ("--face", "--landmarks", "--track", "--framing", "--size"),
         "Magnification": ("--alpha", "--levels", "--f-lo", "--f-hi"),
         "Output": ("-o", "--slow", "--gif"),
     },
     "predict": {
         "Run": ("--run", "--model", "--device", "--weights"),
         "Input": ("--onset", "--offset", "--fps", "--spot", "--macro"),
-        "Faces": ("--face", "--landmarks", "--track"),
+        "Faces": ("--face", "--landmarks", "--track", "--framing"),
         "Output": ("--save-crops", "--json"),
     },
     "spot run": {
