@@ -113,18 +113,33 @@ def check_output_file(path, option: str, *, suffixes: Sequence[str] | None = Non
     return path
 
 
+def check_output_files(outputs: dict, *, inputs: Iterable = (), roots: Iterable = ()) -> None:
+    """``check_output_file`` for each {option: (path or None, suffixes)}; two options naming one file
+    are refused too."""
+    inputs, roots = list(inputs), list(roots)
+    seen: dict = {}
+    for option, (path, suffixes) in outputs.items():
+        if path is None:
+            continue
+        check_output_file(path, option, suffixes=suffixes, inputs=inputs, roots=roots)
+        key = Path(path).resolve()
+        if key in seen:
+            raise OutputError(f"{option} {path}: also given to {seen[key]}; give each output its own file")
+        seen[key] = option
+
+
 @contextlib.contextmanager
-def locked_files(paths: Iterable, option: str = "") -> Iterator[None]:
-    """Hold a lock per output file (``.NAME.lock`` beside it) while the block runs; a file another
-    process is writing is an OutputError at once."""
+def locked_files(paths: dict) -> Iterator[None]:
+    """Hold a lock per output file ({option: path or None}; the lock is ``.NAME.lock`` beside it)
+    while the block runs; a file another process is writing is an OutputError at once."""
     held = []
     try:
-        for path in sorted({Path(p) for p in paths if p is not None}):
+        for option, path in sorted((o, Path(p)) for o, p in paths.items() if p is not None):
             path.parent.mkdir(parents=True, exist_ok=True)
             lock = process_lock(path.with_name(f".{path.name}.lock"))
             if not lock.try_acquire():
                 raise OutputError(f"{option} {path}: being written by {lock.owner()}; wait for it to finish or "
-                                  f"choose another path".strip())
+                                  f"choose another {option}")
             held.append(lock)
         yield
     finally:
@@ -133,6 +148,17 @@ def locked_files(paths: Iterable, option: str = "") -> Iterator[None]:
 
 
 # output folders
+
+
+def check_plain_folder(path, option: str, *, inputs: Iterable = (), roots: Iterable = ()) -> Path:
+    """A folder a command adds its own files to (``--save-crops``): not a file, not an input or a
+    dataset root nor inside one, writable."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{option} {path}: is a file, not a folder")
+    _not_reading(path, option, list(inputs), list(roots))
+    _writable_parent(path / MARKER if path.is_dir() else path, option)
+    return path
 
 
 def folder_kind(path: Path) -> str | None:
@@ -166,11 +192,17 @@ def _corpus_like(path: Path) -> str | None:
     return None
 
 
-def check_output_folder(path, option: str, *, kind: str, inputs: Iterable = (), roots: Iterable = ()) -> Path:
-    """``path`` if ``mpt KIND`` may write there (see the module's rules), else OutputError naming ``option``."""
+def check_output_folder(path, option: str, *, kind: str, inputs: Iterable = (), roots: Iterable = (),
+                        files: Sequence[str] = ()) -> Path:
+    """``path`` if ``mpt KIND`` may write there (see the module's rules), else OutputError naming ``option``.
+    ``files``: names the command writes directly in it (a folder there is refused)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputError(f"{option} {path}: is a file, not a folder")
+    for name in files:
+        if (path / name).is_dir():
+            raise OutputError(f"{option} {path}: {path / name} is a folder where mpt {kind} writes a file; move it "
+                              f"or choose another {option}")
     _not_reading(path, option, inputs, roots)
     if path.is_dir():
         found = folder_kind(path)
@@ -189,17 +221,19 @@ def check_output_folder(path, option: str, *, kind: str, inputs: Iterable = (), 
 
 
 @contextlib.contextmanager
-def claimed_folder(path, option: str, *, kind: str, inputs: Iterable = (), roots: Iterable = ()) -> Iterator[Path]:
+def claimed_folder(path, option: str, *, kind: str, inputs: Iterable = (), roots: Iterable = (),
+                   files: Sequence[str] = ()) -> Iterator[Path]:
     """Check ``path`` (``check_output_folder``), create it, hold its lock while the block runs and mark
     it as ``kind``'s. Another process holding the lock: OutputError at once (no waiting)."""
-    path = check_output_folder(path, option, kind=kind, inputs=inputs, roots=roots)
+    inputs, roots = list(inputs), list(roots)
+    path = check_output_folder(path, option, kind=kind, inputs=inputs, roots=roots, files=files)
     path.mkdir(parents=True, exist_ok=True)
     lock = process_lock(path / LOCK)
     if not lock.try_acquire():
         raise OutputError(f"{option} {path}: being written by {lock.owner()}; wait for it to finish or choose "
                           f"another {option}")
     try:
-        check_output_folder(path, option, kind=kind, inputs=inputs, roots=roots)  # again, under the lock
+        check_output_folder(path, option, kind=kind, inputs=inputs, roots=roots, files=files)  # again, locked
         if not (path / MARKER).is_file():
             atomic_write(path / MARKER, lambda p: p.write_text(json.dumps({"kind": kind}) + "\n"))
         yield path

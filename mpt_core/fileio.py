@@ -41,6 +41,20 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
         raise
 
 
+def read_json(path: str | Path):
+    """The JSON in ``path``; a damaged file (truncated, edited) is a ValueError naming the file."""
+    import json
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        where = f" (line {err.lineno}, column {err.colno})" if hasattr(err, "lineno") else ""
+        raise ValueError(f"{path}: not valid JSON{where}: {getattr(err, 'msg', err)}; the file is truncated or "
+                         "damaged") from None
+
+
 # inter-process locks
 
 _LOCKS: dict = {}  # one FileLock object per path in a process (filelock's advice)
@@ -96,6 +110,9 @@ class ProcessLock:
     def release(self) -> None:
         if self._held:
             self._held = False
+            # the owner note goes first, while the lock is still held: no new holder's note is removed
+            with contextlib.suppress(OSError):
+                self.path.with_name(self.path.name + ".owner").unlink()
             self._lock.release()
 
     def __enter__(self) -> "ProcessLock":

@@ -14,6 +14,8 @@ from mpt_core.names import LONG_VIDEO_DATASETS
 
 from .app import app, check_choice, fail
 
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")  # what matplotlib writes by the name's suffix
+
 
 class SpotGroup(TyperGroup):
     """``mpt spot ARGS`` runs ``mpt spot run ARGS`` unless ARGS start with a subcommand or --help."""
@@ -97,13 +99,18 @@ def run(
     if step is not None and step < 1:
         fail(f"--step {step}: must be >= 1")
     check_choice(tracker, ("landmarks", "haar"), "--tracker")
+    from mpt.outputs import check_output_files, locked_files
+
+    outputs = {"--csv": (csv_out, (".csv",)), "--plot": (plot, PLOT_SUFFIXES), "--report": (report, (".html",))}
+    check_output_files(outputs, inputs=[*(inputs or []), annotations], roots=[root])
 
     from mpt.spot.run import spot_dataset, spot_inputs
     from mpt.spot.show import show
 
     if dataset is not None:
-        result = spot_dataset(dataset, root, annotations, with_eval=evaluate, p=p, step=step, csv_out=csv_out,
-                              plot=plot, progress=progress and not as_json, tracker=tracker, report=report)
+        with locked_files({option: path for option, (path, _) in outputs.items()}):
+            result = spot_dataset(dataset, root, annotations, with_eval=evaluate, p=p, step=step, csv_out=csv_out,
+                                  plot=plot, progress=progress and not as_json, tracker=tracker, report=report)
     else:
         result = spot_inputs(inputs, fps=fps, p=p, step=step, csv_out=csv_out, plot=plot,
                              progress=progress and not as_json, tracker=tracker)
@@ -122,6 +129,9 @@ def evaluate_cmd(
     annotations: Path = typer.Option(..., "--annotations", help="Its annotation table (CASME_sq_gt.xlsx, "
                                      "SAMMLV_gt.xlsx); frames are not needed."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object: micro, macro, overall, subjects."),
+    root: Optional[Path] = typer.Option(None, "--root", help="The corpus root: with it, an interval past its "
+                                        "video's last frame is an error (the table alone does not know the "
+                                        "videos' lengths)."),
 ) -> None:
     """Score predicted intervals: IoU >= 0.5 with frames counted inclusively, one-to-one matching (highest
     IoU first) per video and type, TP/FP/FN summed over videos; precision, recall and F1 for micro,
@@ -129,11 +139,13 @@ def evaluate_cmd(
     check_choice(dataset, LONG_VIDEO_DATASETS, "--dataset")
     if not annotations.is_file():
         fail(f"--annotations {annotations}: no such file")
+    if root is not None and not root.is_dir():
+        fail(f"--root {root}: not a folder")
 
     from mpt.spot.evaluate import evaluate_predictions
     from mpt.spot.show import show_evaluation
 
-    result = evaluate_predictions(predictions, dataset, annotations)
+    result = evaluate_predictions(predictions, dataset, annotations, root)
     if as_json:
         typer.echo(json.dumps(result))
     else:

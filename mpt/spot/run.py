@@ -164,7 +164,11 @@ def spot_inputs(inputs, *, fps=None, p=None, step=None, csv_out=None, plot=None,
     results, signals = [], []
     sources = [open_input(path, fps) for path in inputs]  # every input checked before any work
     for source in sources:
-        source = LongInput(source.source, source.fps, source.files, source.numbers, "", Path(source.source).stem)
+        # the CSV's subject and video: the parent folder and the name, as a corpus lays them out
+        # (rawpic/s15/15_0101...), so that `mpt spot evaluate` can read them back
+        path = Path(source.source).resolve()
+        source = LongInput(source.source, source.fps, source.files, source.numbers, path.parent.name or "-",
+                           path.stem)
         count = source.count()
         s = step or default_step(source.fps)
         bar, advance = _progress_bar(2 * math.ceil(count / s) if count else None, f"spot {source.source}", progress)
