@@ -102,11 +102,11 @@ def check_output_file(path, option: str, *, suffixes: Sequence[str] | None = Non
                       roots: Iterable = ()) -> Path:
     """``path`` if a command may write it (see the module's rules), else OutputError naming ``option``."""
     path = Path(path)
+    _not_reading(path, option, inputs, roots)  # first: the reason that matters most
     if path.is_dir():
         raise OutputError(f"{option} {path}: is a folder; give a file name")
     if suffixes is not None and path.suffix.lower() not in suffixes:
         raise OutputError(f"{option} {path}: must end in {', '.join(suffixes)}")
-    _not_reading(path, option, inputs, roots)
     _writable_parent(path, option)
     if path.exists() and not os.access(path, os.W_OK):
         raise OutputError(f"{option} {path}: the file is read-only")
