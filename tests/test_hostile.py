@@ -186,6 +186,8 @@ CASES = [
     ("str into an instruct folder", "str --dataset cas2 --root {cas2} --run {fake_run} --out {instructed}", 1,
      "holds an instruction set"),
     ("str into a run", "str --dataset cas2 --root {cas2} --run {fake_run} --out {run}", 1, "holds a training run"),
+    ("str into a corpus", "str --dataset cas2 --root {cas2} --run {fake_run} --out {data}", 1,
+     "looks like a dataset (it holds an annotation table"),
     # messages that say why, before the work
     ("output under a file", "track {face.avi} --out {a_file}/t.npz", 1, "a_file is a file, not a folder"),
     ("str out is a file", "str --dataset cas2 --root {cas2} --run {fake_run} --out {a_file}", 1,
@@ -311,6 +313,31 @@ def test_unwritable_output_is_refused_before_the_work(world, tmp_path):
         assert r.exit_code == 1 and "cannot write in" in r.stderr, r.stderr
     finally:
         ro.chmod(0o755)
+
+
+def test_unwritable_output_message_names_option_and_folder(world, tmp_path, monkeypatch):
+    """Where the suite runs as root (who may write anywhere), the folder's refusal of a new file is
+    simulated at the probe itself; the line and its timing (before any work) are the command's."""
+    import tempfile
+
+    real = tempfile.mkstemp
+
+    def refuse(*args, dir=None, **kwargs):
+        if Path(dir) == tmp_path / "ro":
+            raise PermissionError(13, "Permission denied")
+        return real(*args, dir=dir, **kwargs)
+
+    (tmp_path / "ro").mkdir()
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    for line, option in ((f"track {{face.avi}} --out {tmp_path}/ro/t.npz", f"--out {tmp_path}/ro/t.npz"),
+                         (f"str --dataset cas2 --root {{cas2}} --run {{run}} --out {tmp_path}/ro/s", f"--out "
+                          f"{tmp_path}/ro/s"),
+                         (f"spot {{noise.avi}} --csv {tmp_path}/ro/x/p.csv", f"--csv {tmp_path}/ro/x/p.csv")):
+        r = runner.invoke(app, _argv(world, line))
+        assert r.exit_code == 1
+        assert r.stderr.strip() == f"error: {option}: cannot write in {tmp_path}/ro (Permission denied); choose a " \
+                                   "writable folder", r.stderr
+    assert sorted(p.name for p in (tmp_path / "ro").iterdir()) == []
 
 
 def test_table_names_never_reach_outside_the_root(tmp_path):
