@@ -184,11 +184,11 @@ def _corpus_like(path: Path) -> str | None:
     for p in entries:
         suffix = p.suffix.lower()
         if suffix in IMAGE_SUFFIXES and p.is_file():
-            return f"it holds frame images ({p.name})"
+            return f"it holds frame images: {p.name}"
         if suffix in CORPUS_FILES and p.is_file():
-            return f"it holds an annotation table ({p.name})"
+            return f"it holds an annotation table: {p.name}"
     if (path / "synth-settings.json").is_file():
-        return "it holds a synthetic corpus (synth-settings.json)"
+        return "it holds a synthetic corpus: synth-settings.json"
     return None
 
 

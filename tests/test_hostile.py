@@ -187,7 +187,7 @@ CASES = [
      "holds an instruction set"),
     ("str into a run", "str --dataset cas2 --root {cas2} --run {fake_run} --out {run}", 1, "holds a training run"),
     ("str into a corpus", "str --dataset cas2 --root {cas2} --run {fake_run} --out {data}", 1,
-     "looks like a dataset (it holds an annotation table"),
+     "looks like a dataset (it holds an annotation table: CASME2-coding-synth.xlsx)"),
     # messages that say why, before the work
     ("output under a file", "track {face.avi} --out {a_file}/t.npz", 1, "a_file is a file, not a folder"),
     ("str out is a file", "str --dataset cas2 --root {cas2} --run {fake_run} --out {a_file}", 1,
