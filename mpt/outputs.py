@@ -227,6 +227,7 @@ def claimed_folder(path, option: str, *, kind: str, inputs: Iterable = (), roots
     it as ``kind``'s. Another process holding the lock: OutputError at once (no waiting)."""
     inputs, roots = list(inputs), list(roots)
     path = check_output_folder(path, option, kind=kind, inputs=inputs, roots=roots, files=files)
+    created = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
     lock = process_lock(path / LOCK)
     if not lock.try_acquire():
@@ -238,4 +239,12 @@ def claimed_folder(path, option: str, *, kind: str, inputs: Iterable = (), roots
             atomic_write(path / MARKER, lambda p: p.write_text(json.dumps({"kind": kind}) + "\n"))
         yield path
     finally:
+        # a command that failed before writing anything leaves no folder it created
+        empty = created and {p.name for p in path.iterdir()} <= {MARKER, LOCK, f"{LOCK}.owner"}
+        if empty:
+            (path / MARKER).unlink(missing_ok=True)
         lock.release()
+        if empty:
+            with contextlib.suppress(OSError):
+                (path / LOCK).unlink()
+                path.rmdir()

@@ -153,6 +153,9 @@ def world(tmp_path_factory):
     (tmp / "instructed" / "instruct.json").write_text("{}\n")
     (tmp / "strjson" / "str.json").mkdir(parents=True)
     (tmp / "a_file").write_text("not a folder\n")
+    from test_sweep import write_spec
+
+    write_spec(tmp / "tiny.toml", data, tmp / "sweep-cache", seeds=(0,))
     return w
 
 
@@ -188,6 +191,8 @@ CASES = [
     ("str into a run", "str --dataset cas2 --root {cas2} --run {fake_run} --out {run}", 1, "holds a training run"),
     ("str into a corpus", "str --dataset cas2 --root {cas2} --run {fake_run} --out {data}", 1,
      "looks like a dataset (it holds an annotation table: CASME2-coding-synth.xlsx)"),
+    ("sweep into an instruct folder", "sweep {tiny.toml} --out {instructed} --no-progress", 1,
+     "holds an instruction set"),
     # messages that say why, before the work
     ("output under a file", "track {face.avi} --out {a_file}/t.npz", 1, "a_file is a file, not a folder"),
     ("str out is a file", "str --dataset cas2 --root {cas2} --run {fake_run} --out {a_file}", 1,
@@ -245,6 +250,7 @@ def test_hostile_case(world, case, line, code, words):
     assert _tree_digest(world["data"], world["cas2"], world["gap"], world["tmp"] / "face.avi", world["run"]) \
         == inputs, case
     assert not list(world["tmp"].rglob("*.tmp-*")), case
+    assert not (world["tmp"] / "s1").exists(), case  # a folder created for a failed command is gone
 
 
 def test_nothing_is_created_for_a_refused_output(world):
