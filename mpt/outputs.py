@@ -83,6 +83,7 @@ def _writable_parent(path: Path, option: str) -> None:
 
 
 def _not_reading(path: Path, option: str, inputs: Iterable, roots: Iterable) -> None:
+    inputs = list(inputs)  # read twice below
     for inp in inputs:
         if inp is not None and _same(path, Path(inp)):
             raise OutputError(f"{option} {path}: is one of the command's inputs; writing it would destroy it: "
