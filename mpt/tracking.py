@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .rawclip import warn
+from .verdicts import check_face_found
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi")
 PANEL = 360  # height of each half of the --video output, pixels
@@ -146,9 +147,7 @@ def track(input, *, onset: int | None = None, offset: int | None = None, fps: fl
         raise TrackError(f"{stream.source}: no frame could be decoded")
     for message in stream.warnings + problems:
         warn(message)
-    if not [s for s in result.status if s != "lost"]:
-        raise TrackError(f"{stream.source}: no face found in any of its {len(numbers)} frames "
-                         f"({numbers[0]}..{numbers[-1]})")
+    check_face_found(stream.source, result.status, numbers)
     notes = _notes(result, numbers, unreadable)
     for note in notes:
         warn(f"{stream.source}: {note}")

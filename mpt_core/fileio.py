@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -22,8 +23,36 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
     the complete new one under ``path`` (at most a stray ``*.tmp-PID`` beside it), never a torn one."""
     path = Path(path)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        if path.is_dir() and not tmp.is_dir():  # os.replace's own error would be "[Errno 21] Is a directory"
+            raise IsADirectoryError(f"{path}: is a folder; the file cannot be written there")
+        os.replace(tmp, path)
+    except BaseException:
+        # a failed write (a full disk, a folder in the way) leaves nothing behind; a kill (SIGKILL)
+        # still can, which is why readers never trust a *.tmp-PID
+        if tmp.is_dir() and not tmp.is_symlink():
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise
+
+
+def read_json(path: str | Path):
+    """The JSON in ``path``; a damaged file (truncated, edited) is a ValueError naming the file."""
+    import json
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        where = f" (line {err.lineno}, column {err.colno})" if hasattr(err, "lineno") else ""
+        raise ValueError(f"{path}: not valid JSON{where}: {getattr(err, 'msg', err)}; the file is truncated or "
+                         "damaged") from None
 
 
 # inter-process locks
@@ -81,6 +110,9 @@ class ProcessLock:
     def release(self) -> None:
         if self._held:
             self._held = False
+            # the owner note goes first, while the lock is still held: no new holder's note is removed
+            with contextlib.suppress(OSError):
+                self.path.with_name(self.path.name + ".owner").unlink()
             self._lock.release()
 
     def __enter__(self) -> "ProcessLock":

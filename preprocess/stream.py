@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cv2
 from .frames import FrameError, decode_frame
-from .inputs import IMAGE_SUFFIXES, InputError, _check_fps, _check_range, folder_span
+from .inputs import IMAGE_SUFFIXES, InputError, _check_fps, _check_range, _missing, folder_span
 
 
 @dataclass
@@ -81,6 +81,10 @@ def stream_input(path, *, onset: int | None = None, offset: int | None = None, f
     if path.is_dir():
         by_number, fps, first, last = folder_span(path, onset, offset, fps)
         chosen = {n: by_number[n] for n in sorted(by_number) if first <= n <= last}
+        missing = _missing(list(chosen), first, last)
+        if missing:  # as predict, describe and magnify say it: tracking across a gap would skip time
+            raise InputError(f"{path}: missing frame(s) {missing} between {first} and {last}; the frames of a "
+                             f"video must be consecutive (--onset/--offset can choose a span without the gap)")
         return FrameStream(str(path), fps, len(chosen), first, last, files=chosen)
     if not path.is_file():
         raise InputError(f"{path}: not found (expected a video file or a folder of frames)")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from mpt_core.fileio import atomic_write, process_lock
+from mpt_core.fileio import atomic_write, process_lock, read_json
 
 # Settings that change how fast a run goes but not its numbers: a resumed run may change them.
 RESUMABLE_CHANGES = {"device", "memory_budget_gb", "chunk_clips", "prefetch", "fold_batch", "eval_batch_size"}
@@ -148,7 +148,7 @@ class RunFolder:
     def config(self) -> dict:
         if not self.config_path.is_file():
             raise FileNotFoundError(f"{self.path}: not a run folder (no config.json)")
-        return json.loads(self.config_path.read_text())
+        return read_json(self.config_path)
 
     # folds (the final model lives in the run folder itself)
     def _file(self, name: str, suffix: str) -> Path:
@@ -186,7 +186,7 @@ class RunFolder:
 
     def fold_records(self) -> list[dict]:
         """The finished LOSO folds (not the final model), by fold index."""
-        recs = [json.loads(p.read_text()) for p in sorted(self.folds_dir.glob("*.json"))]
+        recs = [read_json(p) for p in sorted(self.folds_dir.glob("*.json"))]
         return sorted(recs, key=lambda r: r["index"])
 
     def fold_weight_files(self) -> dict[str, Path]:

@@ -20,6 +20,11 @@ from typer.core import TyperGroup
 _click = sys.modules[typer.BadParameter.__module__]
 UsageError, ClickException = _click.UsageError, _click.ClickException
 
+# FFmpeg's decoder log ("moov atom not found", "overread 8") would precede the one error line, and
+# the error says the same in words; OpenCV reads this when it opens its first video. MPT_DEBUG keeps it.
+if os.environ.get("MPT_DEBUG", "") in ("", "0"):
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+
 # What a user can cause and fix: files, formats, settings. (Anything else is a bug and keeps its
 # traceback.)
 EXPECTED = (ValueError, OSError, KeyError, RuntimeError)

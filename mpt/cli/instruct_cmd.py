@@ -69,9 +69,12 @@ def instruct(
 
     from mpt.instruct import build_instruct
     from mpt.instruct.stats import markdown
+    from mpt.outputs import claimed_folder
 
-    stats = build_instruct(name, root, annotations, out=out, classes=split_classes(classes), fmt=fmt,
-                           holdout=subjects, folds=folds, seed=seed, jobs=jobs, overwrite=overwrite, strict=strict,
-                           progress=progress, max_seconds=max_seconds)
+    with claimed_folder(out, "--out", kind="instruct", inputs=[annotations], roots=[root],
+                        files=["llava.json", "messages.jsonl", "stats.json", "stats.md", "instruct.json"]):
+        stats = build_instruct(name, root, annotations, out=out, classes=split_classes(classes), fmt=fmt,
+                               holdout=subjects, folds=folds, seed=seed, jobs=jobs, overwrite=overwrite,
+                               strict=strict, progress=progress, max_seconds=max_seconds)
     typer.echo(markdown(stats))
     typer.echo(str(out))

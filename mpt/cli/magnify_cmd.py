@@ -48,8 +48,10 @@ def magnify(
         fail(f"--slow {slow}: must be > 0 (1 plays at the real rate)")
     if size < 16:
         fail(f"--size {size}: must be >= 16")
-    if out.suffix.lower() not in (".mp4", ".mov", ".avi"):
-        fail(f"--out {out}: must end in .mp4, .mov or .avi")
+    from mpt.outputs import check_output_files
+
+    check_output_files({"--out": (out, (".mp4", ".mov", ".avi")),
+                        "--gif": (out.with_suffix(".gif") if gif else None, (".gif",))}, inputs=[input])
 
     from mpt.magnify import magnify_video
 

@@ -62,6 +62,10 @@ def predict(
         fail("--macro applies to spotted inputs (--spot auto|on without --onset/--offset)")
     if not (run / "config.json").is_file():
         fail(f"--run {run}: not a run folder (no config.json)")
+    if save_crops is not None:
+        from mpt.outputs import check_plain_folder
+
+        check_plain_folder(save_crops, "--save-crops", inputs=inputs)
 
     from mpt.inference import format_table
     from mpt.inference import predict as run_predict

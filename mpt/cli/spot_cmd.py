@@ -14,6 +14,8 @@ from mpt_core.names import SPOT_DATASETS
 
 from .app import app, check_choice, fail
 
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")  # what matplotlib writes by the name's suffix
+
 
 class SpotGroup(TyperGroup):
     """``mpt spot ARGS`` runs ``mpt spot run ARGS`` unless ARGS start with a subcommand or --help."""
@@ -104,13 +106,18 @@ def run(
         from mpt.megc.submit import input_names
 
         input_names(inputs)  # two inputs with one name: said before any spotting
+    from mpt.outputs import check_output_files, locked_files
+
+    outputs = {"--csv": (csv_out, (".csv",)), "--plot": (plot, PLOT_SUFFIXES), "--report": (report, (".html",))}
+    check_output_files(outputs, inputs=[*(inputs or []), annotations], roots=[root])
 
     from mpt.spot.run import spot_dataset, spot_inputs
     from mpt.spot.show import show
 
     if dataset is not None:
-        result = spot_dataset(dataset, root, annotations, with_eval=evaluate, p=p, step=step, csv_out=csv_out,
-                              plot=plot, progress=progress and not as_json, tracker=tracker, report=report)
+        with locked_files({option: path for option, (path, _) in outputs.items()}):
+            result = spot_dataset(dataset, root, annotations, with_eval=evaluate, p=p, step=step, csv_out=csv_out,
+                                  plot=plot, progress=progress and not as_json, tracker=tracker, report=report)
     else:
         result = spot_inputs(inputs, fps=fps, p=p, step=step, csv_out=csv_out, plot=plot,
                              progress=progress and not as_json, tracker=tracker)
@@ -139,6 +146,9 @@ def evaluate_cmd(
     megc: bool = typer.Option(False, "--megc", help="Also score as the MEGC leaderboard does (file order, multiple "
                               "counting, only subjects with predictions and videos with ground truth) and print both "
                               "side by side; --json then prints {mpt, megc, reasons}."),
+    root: Optional[Path] = typer.Option(None, "--root", help="The corpus root: with it, an interval past its "
+                                        "video's last frame is an error (the table alone does not know the "
+                                        "videos' lengths)."),
 ) -> None:
     """Score predicted intervals: IoU >= 0.5 with frames counted inclusively, one-to-one matching (highest
     IoU first) per video and type, TP/FP/FN summed over videos; precision, recall and F1 for micro,
@@ -146,12 +156,14 @@ def evaluate_cmd(
     check_choice(dataset, SPOT_DATASETS, "--dataset")
     if not annotations.is_file():
         fail(f"--annotations {annotations}: no such file")
+    if root is not None and not root.is_dir():
+        fail(f"--root {root}: not a folder")
 
     from mpt.megc.submit import evaluate_spotting_file
     from mpt.spot.show import show_evaluation
 
     # an `mpt spot --csv` file or a MEGC spotting file (vid,pred_onset,pred_offset,type)
-    result = evaluate_spotting_file(predictions, dataset, annotations, megc=megc)
+    result = evaluate_spotting_file(predictions, dataset, annotations, megc=megc, root=root)
     if as_json:
         typer.echo(json.dumps(result))
     elif megc:

@@ -80,11 +80,14 @@ def str_cmd(
     if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
         fail(f"--device {device!r} is not one of auto, cpu, cuda, cuda:N")
 
+    from mpt.outputs import claimed_folder
     from mpt.str.run import run_str
     from mpt.str.show import show
 
-    result = run_str(dataset, root, run, annotations, out=out, device=device, progress=progress and not as_json,
-                     step=step, tracker=tracker)
+    out = out if out is not None else run / f"str-{dataset}"
+    with claimed_folder(out, "--out", kind="str", inputs=[annotations], roots=[root], files=["str.json"]):
+        result = run_str(dataset, root, run, annotations, out=out, device=device,
+                         progress=progress and not as_json, step=step, tracker=tracker)
     extra = {}
     if submission is not None:
         from mpt.megc.submit import str_submission

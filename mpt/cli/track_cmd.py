@@ -33,8 +33,9 @@ def track(
     check_choice(landmarks, LANDMARK_MODELS, "--landmarks")
     if onset is not None and offset is not None and onset > offset:
         fail(f"--onset {onset} is after --offset {offset}")
-    if video is not None and video.suffix.lower() not in (".mp4", ".mov", ".avi"):
-        fail(f"--video {video}: must end in .mp4, .mov or .avi")
+    from mpt.outputs import check_output_files
+
+    check_output_files({"--out": (out, (".npz",)), "--video": (video, (".mp4", ".mov", ".avi"))}, inputs=[input])
 
     from mpt.tracking import summary
     from mpt.tracking import track as run_track

@@ -19,10 +19,10 @@ from .files import (CORPUS_PART, STR_CLASSES, STR_FILE, SubmissionError, is_spot
 # helpers
 
 
-def _index(dataset: str, annotations):
+def _index(dataset: str, annotations, root=None):
     from preprocess.readers import read_long_videos
 
-    return read_long_videos(dataset, None, annotations)
+    return read_long_videos(dataset, root, annotations)
 
 
 def corpus_str_truth(dataset: str, annotations) -> list[Row]:
@@ -91,7 +91,7 @@ def str_submission(result: dict, folder: Path) -> Path:
 # reading back
 
 
-def evaluate_spotting_file(path, dataset: str, annotations, megc: bool = False) -> dict:
+def evaluate_spotting_file(path, dataset: str, annotations, megc: bool = False, root=None) -> dict:
     """A spotting submission file (``vid,pred_onset,pred_offset,type``) or an ``mpt spot --csv`` file
     against a corpus's table: mpt's figures, and with ``megc`` the leaderboard's beside them."""
     from mpt.spot.evaluate import read_predictions
@@ -99,7 +99,7 @@ def evaluate_spotting_file(path, dataset: str, annotations, megc: bool = False) 
 
     from .score import score_spotting
 
-    index = _index(dataset, annotations)
+    index = _index(dataset, annotations, root)  # with the corpus root, intervals past a video's end are errors
     if is_spotting_file(path):
         vids = {v.video: (v.subject, v.video) for v in index.videos}
         predicted = read_spotting(path, vids)

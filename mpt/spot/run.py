@@ -17,6 +17,7 @@ reported); the scores are computed once per video, so the choice costs no flow.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,9 @@ import numpy as np
 from mpt_core.spot_metric import Counts, Spot, as_json, evaluate
 from mpt_core.spot_signal import RegionPositions
 from mpt_core.spotting import DEFAULT_P, P_GRID, Scores, SpotSettings, choose_p, default_step, scores, spot, window
+
+from mpt.rawclip import warn
+from mpt.verdicts import check_face_found, truncation
 
 from .source import LongInput, open_input
 from .tracking import track_frames
@@ -88,10 +92,15 @@ def measure(source: LongInput, *, step: int | None = None, settings: SpotSetting
     rate = source.fps / step
     track, which = track_frames((g for _, g in source.frames(step)), fps=rate, progress=progress, tracker=tracker)
     n = len(track.status)
+    examined = list(source.numbers[::step] if source.numbers is not None else range(0, n * step, step))[:n]
+    check_face_found(source.source, track.status, examined, step)  # not an empty result: an error
+    cut = truncation(source.source, n * step, source.count()) if source.files is None and step == 1 else None
     if n < window(MIN_VIDEO_S, rate):
-        raise SpotInputError(f"{source.source}: {n * step} frames ({n * step / source.fps:.2f} s at "
-                             f"{source.fps:g} fps) "
+        raise SpotInputError(f"{cut + '; ' if cut else source.source + ': '}{n * step} frames "
+                             f"({n * step / source.fps:.2f} s at {source.fps:g} fps) "
                              f"is shorter than the spotter's window of {MIN_VIDEO_S:g} s")
+    if cut:
+        warn(cut)
     eyes = tuple((x * CROP - 0.5, y * CROP - 0.5) for x, y in CANONICAL_EYES)
     regions = RegionPositions(CROP, eyes, refresh=window(REFRESH_S, rate))
     anchors = set(getattr(track, "anchors", ()))  # the fallback's new transforms
@@ -111,7 +120,10 @@ def measure(source: LongInput, *, step: int | None = None, settings: SpotSetting
         if progress is not None:
             progress(1)
     positions = np.stack(positions)
-    sc = scores(positions, rate, settings)
+    with warnings.catch_warnings():  # windows where the face is lost throughout are NaN, and stay so
+        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+        sc = scores(positions, rate, settings)
     lost = [i for i, s in enumerate(track.status[: len(numbers)]) if s == "lost"]
     return VideoSignal(source, step, rate, numbers, sc, positions, lost, which, truth or [])
 
@@ -152,7 +164,11 @@ def spot_inputs(inputs, *, fps=None, p=None, step=None, csv_out=None, plot=None,
     results, signals = [], []
     sources = [open_input(path, fps) for path in inputs]  # every input checked before any work
     for source in sources:
-        source = LongInput(source.source, source.fps, source.files, source.numbers, "", Path(source.source).stem)
+        # the CSV's subject and video: the parent folder and the name, as a corpus lays them out
+        # (rawpic/s15/15_0101...), so that `mpt spot evaluate` can read them back
+        path = Path(source.source).resolve()
+        source = LongInput(source.source, source.fps, source.files, source.numbers, path.parent.name or "-",
+                           path.stem)
         count = source.count()
         s = step or default_step(source.fps)
         bar, advance = _progress_bar(2 * math.ceil(count / s) if count else None, f"spot {source.source}", progress)

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from mpt_core.fileio import process_lock
+from mpt.outputs import claimed_folder
 
 from .plan import BUILD, EXISTS, CacheJob, Plan, RunJob, plan_sweep, record_cache
 from .spec import SpecError, SweepSpec
@@ -135,11 +135,8 @@ def run_sweep(spec: SweepSpec, out, *, ray: bool = False, ray_address: str | Non
     out = Path(out)
     if plan_sweep(spec, out).to_build() and not spec.root.is_dir():
         raise SpecError(f"{spec.where('data', 'root')}: root {spec.root} is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    lock = process_lock(out / ".sweep.lock")
-    if not lock.try_acquire():
-        raise SweepError(f"{out}: another mpt sweep ({lock.owner()}) is writing this folder; wait for it")
-    try:
+    with claimed_folder(out, "--out", kind="sweep", roots=[spec.root],
+                        files=["results.json", "tables.md", "tables.tex", "caches.json"]):
         plan = plan_sweep(spec, out)  # again, under the lock
         result = SweepResult(plan=plan)
         todo = plan.todo()
@@ -155,8 +152,6 @@ def run_sweep(spec: SweepSpec, out, *, ray: bool = False, ray_address: str | Non
         finally:
             bar.close()
         result.results = write_tables(plan_sweep(spec, out))
-    finally:
-        lock.release()
     echo(f"tables: {out / 'tables.md'}; results: {out / 'results.json'}")
     if result.failed:
         first = next(iter(result.failed.items()))

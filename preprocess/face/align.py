@@ -137,17 +137,39 @@ def _face_windows(frame: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(warp_face(gray, matrix, CHECK_SIDE).astype(np.float32), (0, 0), 1.0)
 
 
+def face_in_place(frame: np.ndarray, matrix: np.ndarray) -> bool:
+    """Does the face detector find a face where ``matrix`` (the onset's transform) puts it: HOG on a
+    small levelled crop, a box within 0.15 of the crop's side from where dlib puts it on an aligned
+    face and of 0.6-1.6 times its size. A question of position, not of appearance: a smile or an
+    open mouth changes the face, not where it is."""
+    from .geometry import unit_to_pixels
+    from .landmarks import CANONICAL_BOX, detect_faces, to_gray
+    from .track import CONFIRM_SIDE
+
+    crop = cv2.warpAffine(to_gray(frame), unit_to_pixels(matrix, CONFIRM_SIDE), (CONFIRM_SIDE, CONFIRM_SIDE),
+                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    cx, cy, side = CANONICAL_BOX
+    for (x, y, w, h), _ in detect_faces(crop, 0):
+        centre = np.array([x + w / 2, y + h / 2]) / CONFIRM_SIDE
+        if np.hypot(*(centre - (cx, cy))) < 0.15 and 0.6 < w / (side * CONFIRM_SIDE) < 1.6:
+            return True
+    return False
+
+
 def face_kept_until(frames: np.ndarray, transform: FaceTransform) -> int:
-    """How many frames from the first keep the onset's face where the clip's one transform puts it:
-    the eye band and the mouth window of each frame's crop are compared (NCC) with the onset's.
-    ``len(frames)`` when the face stays; k when frame k is the first without it (it left, turned
-    away, was covered, or the video cut to something else)."""
+    """How many frames from the first keep the onset's face where the clip's one transform puts it.
+    Each frame's crop is first compared (NCC) with the onset's in the eye band and the mouth window
+    (cheap); a frame that differs there (an expression changes the mouth and the eyes) is kept
+    when the detector still finds the face at the onset's position and size (``face_in_place``).
+    ``len(frames)`` when the face stays; k when frame k is the first without it (it left, moved
+    away, turned away, was covered, or the video cut to something else)."""
     from .track import face_similarity
 
     matrix = np.asarray(transform.matrix)
     onset = _face_windows(frames[0], matrix)
     for i in range(1, len(frames)):
-        if face_similarity(_face_windows(frames[i], matrix), onset) < MIN_FACE_SIMILARITY:
+        if face_similarity(_face_windows(frames[i], matrix), onset) < MIN_FACE_SIMILARITY and \
+                not face_in_place(frames[i], matrix):
             return i
     return len(frames)
 

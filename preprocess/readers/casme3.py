@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..records import DatasetError, DatasetIndex
-from .common import Entry, IndexBuilder, as_text, find_one, frame_pattern, read_coding, resolve_preset
+from .common import (Entry, IndexBuilder, as_text, find_one, frame_pattern, path_name_problem, read_coding,
+                     resolve_preset)
 
 FPS = 30.0
 MAX_SECONDS = 10.0  # no micro-expression lasts this long; longer onset..offset spans are annotation errors
@@ -118,7 +119,10 @@ def read_casme3(
             index.problem(annotations, e.clip, why, e.row)
             continue
         label = index.classify(e, EMOTIONS, merged)
-        if label is not None:
+        outside = path_name_problem(e.subject, recording)
+        if label is not None and outside:
+            index.problem(annotations, e.clip, outside, e.row)
+        elif label is not None:
             index.add(e, label, folder / e.subject / recording / "color", FRAMES, FPS)
     for text, rows in folded.items():
         index.warn(f"{annotations}: emotion {text!r} in {len(rows)} row(s) ({', '.join(map(str, rows))}) "

@@ -38,6 +38,17 @@ def as_text(value: object) -> str:
     return str(value).strip()
 
 
+def path_name_problem(*names: str) -> str | None:
+    """Why a name from a table cannot be a folder name under the root (an absolute path, a separator,
+    ``..``): the frames would be read from outside the root. None for an ordinary name."""
+    for name in names:
+        text = str(name)
+        if text in (".", "..") or "/" in text or "\\" in text or Path(text).is_absolute() or text[1:3] == ":\\":
+            return (f"the name {text!r} is a path, not a folder name under the root; frames outside the root are "
+                    "not read")
+    return None
+
+
 def frame_pattern(prefix: str, exts: str = "jpg") -> re.Pattern:
     """File names ``{prefix}{number}.{ext}``; group 1 is the frame number."""
     return re.compile(rf"{re.escape(prefix)}(\d+)\.(?:{exts})", re.IGNORECASE)
@@ -273,6 +284,13 @@ class IndexBuilder:
 
     def add(self, e: Entry, label: str, clip_dir: Path, pattern: re.Pattern, fps: float) -> None:
         """Check one entry and its frames on disk; add its record or report the problem."""
+        # an absolute name replaces the root in the join; ".." climbs out of it
+        outside = path_name_problem(*(p for p in (e.subject, e.clip) if Path(p).is_absolute()))
+        if not outside and ".." in clip_dir.parts:
+            outside = f"the folder {clip_dir} reaches outside the root (..); frames outside the root are not read"
+        if outside:
+            self.problem(e.source, e.clip, outside, e.row)
+            return
         if not self.claim(e):
             return
         frames = (

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..records import DatasetError, DatasetIndex, Problem
 from ..records import ClipRecord
-from .common import Entry, IndexBuilder, frame_files
+from .common import Entry, IndexBuilder, frame_files, path_name_problem
 
 TYPES = ("micro", "macro")
 
@@ -128,6 +128,10 @@ class LongVideoBuilder:
     def add(self, subject: str, video: str, folder: Path | None, interval: Interval) -> None:
         """An interval of a video (``folder`` None: the folder was not found, which the video's
         first interval reports)."""
+        outside = path_name_problem(subject, video)
+        if outside:
+            self.skip(interval.name, outside, interval.row)
+            return
         key = (subject, interval.name)
         first = self._names.get(key)
         if first is not None:
