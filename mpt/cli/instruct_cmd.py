@@ -39,7 +39,9 @@ def instruct(
                                    "dataset or class selection."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Motion-grounded instruction data for multimodal LLMs: per clip the aligned onset and apex crops, the
+    """Instruction data for multimodal LLMs from any corpus: motion-grounded, or MEGC's ME-VQA.
+
+    The motion-grounded formats (llava, messages): per clip the aligned onset and apex crops, the
     flow image, the region motion, and questions answered under the dual constraint (AU labels and flow).
 
     Clips measured before are reused; the output folder is printed as the last line.

@@ -47,7 +47,9 @@ def str_cmd(
                                          "against --dataset's --annotations (3 classes); prints mpt's STRS and the "
                                          "leaderboard's."),
 ) -> None:
-    """Spot every long video of the corpus (p chosen leave-one-subject-out, as `mpt spot --dataset`),
+    """Spot-then-recognize: spot long videos, classify what was spotted, score STRS (MEGC).
+
+    Spot every long video of the corpus (p chosen leave-one-subject-out, as `mpt spot --dataset`),
     classify each spotted micro-expression with the fold model that held its subject out, and score
     as MEGC 2023: spotting F1 (micro, IoU >= 0.5) x analysis F1 (on the true positives) = STRS.
 

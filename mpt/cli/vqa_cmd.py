@@ -21,7 +21,9 @@ def score(
                                "--format megc-vqa."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON instead of the table."),
 ) -> None:
-    """UF1 and UAR on the coarse and fine questions (and left/right, yes/no), exact match, BLEU (sentence BLEU,
+    """Score ME-VQA answers: UF1 and UAR on the classes, BLEU and ROUGE-1 on the free text.
+
+    UF1 and UAR on the coarse and fine questions (and left/right, yes/no), exact match, BLEU (sentence BLEU,
     smoothing method 1) and ROUGE-1 per question type; see docs/guide/megc-vqa.md for the definitions and
     what the class parser accepts."""
     for role, path in (("--pred", pred), ("--truth", truth)):
