@@ -9,6 +9,10 @@ LONG_VIDEO_DATASETS = ("cas2", "samm-lv")
 # what the cache stores as motion (METHOD 1.2): uint8 magnified frames, or the float16 band signal
 MOTION_OUTPUTS = ("magnified", "band")
 
+# onset-to-apex optical flow of the flow cache (the baselines' input): OpenCV core's DIS, or dual TV-L1
+# (needs cv2.optflow from opencv-contrib)
+FLOW_METHODS = ("dis", "tvl1")
+
 # face handling of raw frames: align from dlib's landmarks (auto) or OpenCV's Haar eyes (haar), one transform
 # per clip; or use frames as they are (none)
 FACE_MODES = ("auto", "haar", "none")
