@@ -33,6 +33,12 @@ VARIANTS = (
     "primitive-adapter",  # motion prompts + one bottleneck shared by all tokens + head
 )
 
+# training optimiser: Adam (METHOD.md) or SGD with momentum (some baselines' published recipe)
+OPTIMIZERS = ("adam", "sgd")
+
+# the hand-crafted baselines (mpt_core/features); the baseline networks are listed by mpt_core/model/zoo
+HANDCRAFTED = ("lbp-top", "flow-grid")
+
 # training precision: auto (bf16 autocast where the device computes bf16 natively, else fp32)
 PRECISIONS = ("auto", "fp32", "bf16")
 
