@@ -27,9 +27,9 @@ from mpt_core.cache import FLOW_FORMAT  # noqa: F401 (re-exported)
 from mpt_core.names import FLOW_METHODS
 from mpt_core.settings import SettingsError, SettingsMixin
 
-# the sides the published baselines read (STSTNet, OffApexNet, Dual-Inception: 28; SSSNet 48; RCN 60)
+# the sides the zoo networks read (STSTNet, OffApexNet, Dual-Inception: 28; RCN-A 60; SSSNet 64)
 # and one larger side for the hand-crafted flow features
-DEFAULT_SIZES = (28, 48, 60, 112)
+DEFAULT_SIZES = (28, 60, 64, 112)
 
 
 @dataclass(frozen=True)

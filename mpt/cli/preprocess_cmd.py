@@ -59,7 +59,7 @@ def preprocess(
                               "ststnet` and the other baselines read it."),
     flow_method: str = typer.Option("dis", "--flow-method", help="--flow: dis (OpenCV core) or tvl1 (needs "
                                     "opencv-contrib-python-headless instead of opencv-python-headless)."),
-    flow_sizes: str = typer.Option("28,48,60,112", "--flow-sizes", help="--flow: the sides the flow maps are "
+    flow_sizes: str = typer.Option("28,60,64,112", "--flow-sizes", help="--flow: the sides the flow maps are "
                                    "stored at (the baselines' input sizes)."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad clip or frame instead of skipping it."),
     force: bool = typer.Option(False, "--force", help="Recompute even if a complete cache exists."),

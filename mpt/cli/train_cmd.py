@@ -39,7 +39,7 @@ def train(
                                       "(default 1,2,4,5,6,7,9,10,12,14,15,17)."),
     fold: str = typer.Option("all", "--fold", help="'all', a fold index (0-based, subjects sorted) or a subject id."),
     model: str = typer.Option("mpt", "--model", help="mpt (the method; --variant picks an ablation), a baseline "
-                              "network on a flow cache (ststnet, offapexnet, dual_inception, rcn, sssnet) or a "
+                              "network on a flow cache (ststnet, offapexnet, dual-inception, rcn-a, sssnet) or a "
                               "hand-crafted baseline (lbp-top, flow-grid). Baselines read `mpt preprocess --flow` "
                               "caches and train with their paper's epochs, optimiser, lr and batch size unless "
                               "those options are given."),

@@ -34,6 +34,37 @@ def _run_figures(folder: Path) -> tuple[dict, int | None, int]:
     return {k: res.get(k) for k, _ in METRICS + AU_METRICS}, params, res.get("clips")  # an AU run has mean_f1 only
 
 
+def what_it_is(config) -> dict:
+    """A comparison row's ``input`` and forward ``gmacs`` per clip (None for hand-crafted features)."""
+    from mpt_core.model.baseline import baseline_info, is_handcrafted, model_label
+
+    name, what = model_label({"model": config.model.model, "variant": config.model.variant,
+                              "backbone": config.model.backbone})
+    if config.model.model == "mpt":
+        from dataclasses import replace
+
+        from mpt_core.model import model_info
+
+        p = config.preprocess
+        return {"input": f"rank image + {p.frames} motion frames, {p.size} px",
+                "gmacs": model_info(replace(config.model, frames=p.frames))["gmacs"]}
+    if is_handcrafted(config.model):
+        return {"input": what, "gmacs": None}
+    return {"input": what, "gmacs": baseline_info(config.model)["gmacs_per_clip"]}
+
+
+def describe_columns(t: dict) -> list:
+    """The extra columns of a comparison table (``compare = true``): what each row reads, its cost."""
+    return [("input", "input"), ("gmacs", "GMACs/clip")] if t.get("compare") else []
+
+
+def describe_cell(r: dict, key: str) -> str:
+    value = r.get(key)
+    if key == "gmacs":
+        return "—" if value is None else f"{value:.3g}"
+    return value or ""
+
+
 def _stats(values: list) -> dict | None:
     values = [v for v in values if v is not None]
     if not values:
@@ -60,9 +91,10 @@ def collect(plan: Plan) -> dict:
                 **{k: _stats([figures[i][0][k] for i in done]) for k, _ in METRICS},
                 **{k: s for k, _ in AU_METRICS if (s := _stats([figures[i][0][k] for i in done]))},
                 "skipped": row.skip, "note": row.note, "reference": row.reference,
+                **(what_it_is(row.config) if table.compare and row.config is not None else {}),
             })  # fmt: skip
         tables.append({"name": table.name, "header": table.header, "reference": table.reference,
-                       "note": table.note, "rows": rows})
+                       "note": table.note, "rows": rows, **({"compare": True} if table.compare else {})})
     return {"dataset": plan.spec.dataset, "seeds": list(plan.spec.seeds), "tables": tables,
             "metrics": "pooled over the LOSO folds of each run (last epoch); mean and sample standard deviation "
                        "over seeds"}
@@ -90,7 +122,9 @@ def render(results: dict) -> str:
         ref_cols = [(k, name) for k, name in REFERENCE
                     if any((r["reference"] or {}).get(k) is not None for r in t["rows"])]
         metrics = METRICS + tuple(m for m in AU_METRICS if any(m[0] in r for r in t["rows"]))
-        head = [t["header"], "trainable params", *(f"{name} (%)" for _, name in metrics), "seeds"]
+        extra = describe_columns(t)
+        head = [t["header"], *(name for _, name in extra), "trainable params", *(f"{name} (%)" for _, name in metrics),
+                "seeds"]
         head += [f"ref. {name}" for _, name in ref_cols]
         out += [f"## {t['name']}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         notes = []
@@ -101,11 +135,12 @@ def render(results: dict) -> str:
                 name = r["label"] if t["header"] == "row" else f"{t['header']} = {r['label']}"
                 notes.append(f"({len(notes) + 1}) {name}: {'; '.join(why)}")
                 label += f" ({len(notes)})"
+            described = [describe_cell(r, k) for k, _ in extra]
             if r["skipped"]:
-                cells = ["—"] * (len(metrics) + 1) + ["0"]
+                cells = described + ["—"] * (len(metrics) + 1) + ["0"]
             else:
                 params = r["trainable_parameters"]
-                cells = [f"{params:,}" if params is not None else "", *(_cell(r.get(k)) for k, _ in metrics),
+                cells = described + [f"{params:,}" if params is not None else "", *(_cell(r.get(k)) for k, _ in metrics),
                          f"{r['seeds']}/{r['seeds_planned']}"]
             refs = [_ref((r["reference"] or {}).get(k), k) for k, _ in ref_cols]
             out.append("| " + " | ".join([label, *cells, *refs]) + " |")

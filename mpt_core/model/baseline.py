@@ -130,3 +130,17 @@ def recipe(model: str) -> dict:
     spec = zoo().ZOO[model]
     return {"epochs": spec.epochs, "batch_size": spec.batch_size, "lr": spec.lr, "optimizer": spec.optimizer,
             "weight_decay": spec.weight_decay}
+
+
+def model_label(model: dict) -> tuple[str, str]:
+    """(name, what it runs on) of a run's model settings (config.json's ``model``): (variant, backbone)
+    for MPT, (model, its input) for a baseline. Plain text for reports and tables."""
+    name = model.get("model", "mpt")
+    if name == "mpt":
+        return model["variant"], model["backbone"]
+    if name in HANDCRAFTED:
+        from mpt_core.features import METHODS
+
+        return name, METHODS[name].input
+    spec = zoo().ZOO.get(name)
+    return name, f"{'+'.join(spec.inputs)} {spec.size}x{spec.size}" if spec else "onset-apex flow"
