@@ -200,7 +200,8 @@ def _build(index: DatasetIndex, final: Path, key: str, *, settings, jobs, strict
     _log(f"preprocess {index.dataset}: {writer.n} clips in the cache ({computed} computed, {reused} reused), "
          f"{len(skipped)} skipped")  # fmt: skip
     _log("stage seconds (summed over workers): "
-         + ", ".join(f"{stage} {timings[stage]:.2f}" for stage in STAGES if stage not in OPTIONAL_STAGES or timings[stage])
+         + ", ".join(f"{stage} {timings[stage]:.2f}" for stage in STAGES
+                     if timings[stage] or (layout.kind == "clip" and stage not in OPTIONAL_STAGES))
          + f"; wall {time.perf_counter() - start:.2f}")
 
 

@@ -208,3 +208,21 @@ def test_paper_preset_has_the_comparison_table(tmp_path):
     for name in tuple(ZOO) + HANDCRAFTED:
         assert f'model = "{name}"' in text
     assert f'epochs = {ZOO["ststnet"].epochs}' in text
+
+
+def test_runs_and_sweeps_made_before_the_baselines_keep_working():
+    """A config.json without the settings added for the baselines resumes; a sweep row keeps its identity."""
+    from mpt.sweep.spec import parse_spec
+    from train.runs import check_resume
+
+    new = {"classes": ["a"], "cache": "c", "cache_key": "k", "model": {"variant": "mpt", "model": "mpt"},
+           "train": {"epochs": 1, "optimizer": "adam", "weight_decay": 0.0}, "weights_sha256": None, "weights": None}
+    old = {**new, "model": {"variant": "mpt"}, "train": {"epochs": 1}}
+    check_resume(old, new, Path("config.json"))  # no error
+    with pytest.raises(ValueError, match="optimizer"):
+        check_resume(old, {**new, "train": {**new["train"], "optimizer": "sgd"}}, Path("config.json"))
+    spec = parse_spec('[data]\ndataset = "casme2"\nroot = "r"\n[train]\nseeds = [0]\n[[table]]\nname = "t"\n'
+                      'rows = [{variant = "mpt"}, {model = "ststnet"}]\n')
+    flat = [row.config.flat() for row in spec.tables[0].rows]
+    assert not {"model", "optimizer", "weight_decay"} & set(flat[0])
+    assert flat[1]["model"] == "ststnet"

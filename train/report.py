@@ -159,6 +159,8 @@ def summary_markdown(config: dict, res: dict) -> str:
     ]
     for c, v in res["per_class"].items():
         lines.append(f"| {c} | {v['support']} | {100 * v['precision']:.1f} | {100 * v['recall']:.1f} | {100 * v['f1']:.1f} |")
+    if m.get("model", "mpt") != "mpt":  # a baseline: MPT's own fields (backbone, prompts, ...) do not apply
+        m = {k: m[k] for k in ("model", "num_classes") if k in m}
     settings = {**{f"model.{k}": v for k, v in m.items()}, **{f"train.{k}": v for k, v in t.items()},
                 "weights": config.get("weights") or ("none (random backbone)" if config["model"].get("model", "mpt") == "mpt"
                                                      else "none (trained from scratch)"),

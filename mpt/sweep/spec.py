@@ -33,7 +33,7 @@ from pathlib import Path
 from mpt_core.clip import PreprocessSettings
 from mpt_core.model import VARIANT_SPECS, ModelSettings
 from mpt_core.names import DATASETS, FACE_MODES, PROTOCOLS, TASKS
-from train.runs import RESUMABLE_CHANGES
+from train.runs import ADDED_DEFAULTS, RESUMABLE_CHANGES
 from train.settings import TrainSettings
 
 from .lines import find_line, key_lines
@@ -46,9 +46,9 @@ SPEED_KEYS = tuple(sorted(RESUMABLE_CHANGES))  # change how fast a run goes, not
 # how a run is evaluated and what it learns (mpt train --protocol, --test-cache, --class-map, --task, --aus)
 RUN_DEFAULTS = {"protocol": "loso", "test_cache": None, "class_map": None, "task": "emotion", "aus": None}
 RUN_KEYS = tuple(RUN_DEFAULTS)
-# settings added after sweeps existed: left out of a configuration's identity at their defaults, so
-# earlier sweeps keep their run ids (model: MPT or a baseline; the optimiser of the baselines' recipes)
-LATER_DEFAULTS = {"model": "mpt", "optimizer": "adam", "weight_decay": 0.0}
+# settings added after sweeps existed (model: MPT or a baseline; the optimiser of the baselines' recipes):
+# left out of a configuration's identity at their defaults, so earlier sweeps keep their run ids
+LATER_DEFAULTS = ADDED_DEFAULTS
 SETTING_KEYS = PREPROCESS_KEYS + CACHE_KEYS + MODEL_KEYS + TRAIN_KEYS + ("weights",) + RUN_KEYS
 ALIASES = {"no_flip": "flip"}  # mpt train --no-flip
 SECTION_KEYS = {
