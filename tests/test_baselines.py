@@ -149,6 +149,8 @@ def test_recipe_is_the_papers():
 
 def test_sweep_compares_baselines_with_mpt(tmp_path):
     data = write_dataset(tmp_path / "data", clips=tuple((1 + i % 2, 12) for i in range(4)))
+    others = ", ".join(f'{{label = "{n}", model = "{n}", batch_size = 4}}' for n in ZOO if n != "ststnet")
+    others += ', {label = "lbp-top", model = "lbp-top"}'
     spec = tmp_path / "spec.toml"
     spec.write_text(f"""
 [data]
@@ -172,7 +174,7 @@ name = "cmp"
 header = "method"
 compare = true
 rows = [{{label = "MPT", variant = "mpt"}}, {{label = "STSTNet", model = "ststnet", batch_size = 4}},
-        {{label = "flow grid", model = "flow-grid"}}]
+        {{label = "flow grid", model = "flow-grid"}}, {others}]
 """)
     import mpt.sweep.execute as execute
     from mpt.sweep.spec import load_spec
@@ -191,7 +193,7 @@ rows = [{{label = "MPT", variant = "mpt"}}, {{label = "STSTNet", model = "ststne
         mp.undo()
     tables = (tmp_path / "sw" / "tables.md").read_text()
     assert "| method | input | GMACs/clip |" in tables
-    for label in ("MPT", "STSTNet", "flow grid"):
+    for label in ("MPT", "STSTNet", "flow grid", "lbp-top") + tuple(n for n in ZOO if n != "ststnet"):
         line = next(line for line in tables.splitlines() if line.startswith(f"| {label} |"))
         assert line.count("|") == 9 and "%" not in line
     assert "u+v+strain 28x28" in tables

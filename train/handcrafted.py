@@ -98,41 +98,34 @@ def save_fold(run: RunFolder, fold: Fold, pipe, header: dict) -> None:
 
 # the folds
 
-def fit_folds(run: RunFolder, source, settings, model_settings, chosen: list[Fold], n_folds: int,
-              test_source=None) -> None:
-    """Fit and evaluate every unfinished fold of ``chosen``; each writes its record (the fold is done)."""
-    from .loop import _label, fold_record
+class FeatureFits:
+    """The features of every clip (once), then one fit per fold; ``loop.fit_handcrafted`` writes the records."""
 
-    if source.multilabel:
-        raise ValueError(f"{model_settings.model}: the hand-crafted baselines classify emotions; --task au is for "
-                         "the networks")
-    method = METHODS[model_settings.model]
-    t0 = time.perf_counter()
-    X = clip_features(source, method)
-    X_test = X if test_source is None else clip_features(test_source, method)
-    print(f"{method.name}: {X.shape[1]} features per clip, {len(X)} clips in {time.perf_counter() - t0:.1f} s; "
-          f"{'linear SVM' if method.classifier == 'svm' else 'logistic regression'} (balanced, C={C}) per fold",
-          flush=True)
-    y = source.labels
-    n_classes = len(source.classes)
-    for fold in chosen:
-        if run.is_done(fold.name):
-            print(f"{_label(fold, n_folds)} already done, skipped", flush=True)
-            continue
+    def __init__(self, source, model_settings, test_source=None):
+        if source.multilabel:
+            raise ValueError(f"{model_settings.model}: the hand-crafted baselines classify emotions; --task au is "
+                             "for the networks")
+        self.method = METHODS[model_settings.model]
+        self.model = model_settings.model
+        t0 = time.perf_counter()
+        self.X = clip_features(source, self.method)
+        self.X_test = self.X if test_source is None else clip_features(test_source, self.method)
+        self.y, self.n_classes = source.labels, len(source.classes)
+        print(f"{self.method.name}: {self.X.shape[1]} features per clip, {len(self.X)} clips in "
+              f"{time.perf_counter() - t0:.1f} s; "
+              f"{'linear SVM' if self.method.classifier == 'svm' else 'logistic regression'} (balanced, C={C}) "
+              "per fold", flush=True)
+
+    def fit(self, fold: Fold, seed: int) -> dict:
+        """Fit on the fold's training rows; score its test rows. Returns what the fold record needs."""
         t1 = time.perf_counter()
-        pipe = fit_fold(X, y, fold.train, method.classifier, settings.seed + fold.index)
+        pipe = fit_fold(self.X, self.y, fold.train, self.method.classifier, seed)
         t2 = time.perf_counter()
-        probs = torch.from_numpy(class_scores(pipe, X_test[fold.test], n_classes))
-        coef = pipe[-1].coef_
-        counts = {"trainable": int(coef.size + pipe[-1].intercept_.size), "frozen": 0,
-                  "total": int(coef.size + pipe[-1].intercept_.size)}
-        record = fold_record(fold, source, settings, probs=probs, losses=[], seconds=t2 - t1,
-                             eval_seconds=time.perf_counter() - t2, counts=counts, fold_batch=1,
-                             test_source=test_source)
-        record["features"] = int(X.shape[1])
-        save_fold(run, fold, pipe, {"format": "mpt-handcrafted-v1", "model": model_settings.model,
-                                    "subject": fold.subject, "fold": fold.index})
-        run.finish(fold.name, record)
-        acc = record["accuracy"]
-        print(f"{_label(fold, n_folds)} train {len(fold.train)} clips, test {len(fold.test)}"
-              + (f": accuracy {100 * acc:.1f} %" if acc is not None else ""), flush=True)
+        probs = torch.from_numpy(class_scores(pipe, self.X_test[fold.test], self.n_classes))
+        n = int(pipe[-1].coef_.size + pipe[-1].intercept_.size)
+        return {"pipe": pipe, "probs": probs, "seconds": t2 - t1, "eval_seconds": time.perf_counter() - t2,
+                "counts": {"trainable": n, "frozen": 0, "total": n}, "features": int(self.X.shape[1])}
+
+    def save(self, run: RunFolder, fold: Fold, fit: dict) -> None:
+        save_fold(run, fold, fit["pipe"], {"format": "mpt-handcrafted-v1", "model": self.model,
+                                           "subject": fold.subject, "fold": fold.index})

@@ -6,7 +6,7 @@ held-out subject. Nothing is selected by looking at the test subject. Optionally
 more model on every clip, seeded with ``seed + number of folds``, with the same settings and epoch
 count: the model ``mpt predict`` applies by default; it has no test set and is never in the metrics.
 
-The cache is opened once (``ClipSource``). ``run_loso`` returns the run folder; the caller writes
+The cache is opened once (``ClipSource``, or ``FlowSource`` for a baseline network). ``run_loso`` returns the run folder; the caller writes
 the report (``train/report.py``).
 """
 
@@ -296,9 +296,7 @@ def run_loso(cache, *, train_settings: TrainSettings, model_settings, out, folds
         for note in plan.notes:
             print(note if note.startswith("warning: ") else f"note: {note}", flush=True)
         if is_handcrafted(model_settings):  # features + a linear classifier, fitted per fold (train/handcrafted.py)
-            from .handcrafted import fit_folds
-
-            fit_folds(run, source, train_settings, model_settings, chosen, len(all_folds), test_source)
+            fit_handcrafted(run, source, train_settings, model_settings, chosen, len(all_folds), test_source)
         else:
             _train(run, source, train_settings, model_settings, weights, device, chosen, len(all_folds), progress,
                    test_source, protocol)
@@ -309,6 +307,31 @@ def run_loso(cache, *, train_settings: TrainSettings, model_settings, out, folds
         raise
     run.unlock()
     return run.path
+
+
+def fit_handcrafted(run, source, settings, model_settings, chosen, n_folds, test_source) -> None:
+    """The hand-crafted baselines: each unfinished fold fitted on its training clips, scored once on its
+    test subject, recorded like a network's fold (its epochs field is 1: one fit)."""
+    from .handcrafted import FeatureFits
+
+    todo = []
+    for fold in chosen:
+        if run.is_done(fold.name):
+            print(f"{_label(fold, n_folds)} already done, skipped", flush=True)
+        else:
+            todo.append(fold)
+    fits = FeatureFits(source, model_settings, test_source) if todo else None
+    for fold in todo:
+        fit = fits.fit(fold, settings.seed + fold.index)
+        record = fold_record(fold, source, settings, probs=fit["probs"], losses=[], seconds=fit["seconds"],
+                             eval_seconds=fit["eval_seconds"], counts=fit["counts"], fold_batch=1,
+                             test_source=test_source)
+        record["features"] = fit["features"]
+        fits.save(run, fold, fit)
+        run.finish(fold.name, record)  # written last: marks the fold as done
+        acc = record["accuracy"]
+        print(f"{_label(fold, n_folds)} train {len(fold.train)} clips, test {len(fold.test)}"
+              + (f": accuracy {100 * acc:.1f} %" if acc is not None else ""), flush=True)
 
 
 def _train(run, source, train_settings, model_settings, weights, device, chosen, n_folds, progress, test_source,

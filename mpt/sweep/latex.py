@@ -21,7 +21,7 @@ def _params(count) -> str | None:
 
 def table_tex(t: dict, results: dict) -> str:
     ref_cols = [(k, name) for k, name in REFERENCE if any((r["reference"] or {}).get(k) is not None for r in t["rows"])]
-    from .tables import describe_cell, describe_columns
+    from .columns import describe_cell, describe_columns
 
     extra = describe_columns(t)
     header = [t["header"], *(name for _, name in extra), "#params (M)", *(f"{name} (%)" for _, name in METRICS)]

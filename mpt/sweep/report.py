@@ -105,7 +105,7 @@ def table_section(plan: Plan, t: dict, index: int) -> Html:
             for k, _ in METRICS}
     best_ref = {k: max(((r["reference"] or {}).get(k) for r in t["rows"] if (r["reference"] or {}).get(k) is not None),
                        default=None) for k, _ in ref_cols if k != "params_m"}
-    from .tables import describe_cell, describe_columns
+    from .columns import describe_cell, describe_columns
 
     extra = describe_columns(t)
     header = [t["header"], *(name for _, name in extra), "trainable params", *(f"{name} (%)" for _, name in METRICS),

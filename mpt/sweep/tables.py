@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mpt_core.fileio import atomic_write
 
-from .columns import AU_METRICS, METRICS, REFERENCE
+from .columns import AU_METRICS, METRICS, REFERENCE, describe_cell, describe_columns, what_it_is
 from .plan import DONE, Plan
 
 
@@ -32,37 +32,6 @@ def _run_figures(folder: Path) -> tuple[dict, int | None, int]:
     records = sorted((folder / "folds").glob("*.json"))
     params = json.loads(records[0].read_text()).get("parameters", {}).get("trainable") if records else None
     return {k: res.get(k) for k, _ in METRICS + AU_METRICS}, params, res.get("clips")  # an AU run has mean_f1 only
-
-
-def what_it_is(config) -> dict:
-    """A comparison row's ``input`` and forward ``gmacs`` per clip (None for hand-crafted features)."""
-    from mpt_core.model.baseline import baseline_info, is_handcrafted, model_label
-
-    name, what = model_label({"model": config.model.model, "variant": config.model.variant,
-                              "backbone": config.model.backbone})
-    if config.model.model == "mpt":
-        from dataclasses import replace
-
-        from mpt_core.model import model_info
-
-        p = config.preprocess
-        return {"input": f"rank image + {p.frames} motion frames, {p.size} px",
-                "gmacs": model_info(replace(config.model, frames=p.frames))["gmacs"]}
-    if is_handcrafted(config.model):
-        return {"input": what, "gmacs": None}
-    return {"input": what, "gmacs": baseline_info(config.model)["gmacs_per_clip"]}
-
-
-def describe_columns(t: dict) -> list:
-    """The extra columns of a comparison table (``compare = true``): what each row reads, its cost."""
-    return [("input", "input"), ("gmacs", "GMACs/clip")] if t.get("compare") else []
-
-
-def describe_cell(r: dict, key: str) -> str:
-    value = r.get(key)
-    if key == "gmacs":
-        return "—" if value is None else f"{value:.3g}"
-    return value or ""
 
 
 def _stats(values: list) -> dict | None:
