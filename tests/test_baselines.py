@@ -228,3 +228,24 @@ def test_runs_and_sweeps_made_before_the_baselines_keep_working():
     flat = [row.config.flat() for row in spec.tables[0].rows]
     assert not {"model", "optimizer", "weight_decay"} & set(flat[0])
     assert flat[1]["model"] == "ststnet"
+
+
+def test_mpt_preprocess_flow_through_the_cli(tmp_path):
+    from mpt_core.cache import read_cache_index
+    from preprocess.synth import generate_synthetic
+
+    root = tmp_path / "data"
+    generate_synthetic(root, subjects=2, clips_per_subject=2, seed=0, size=64, jobs=1, progress=False)
+    args = ["preprocess", "casme2", "--root", str(root), "--cache-dir", str(tmp_path / "cache"), "--jobs", "1",
+            "--no-progress", "--flow"]
+    result = runner.invoke(app, args + ["--flow-sizes", "28,16"])
+    assert result.exit_code == 0, result.output
+    path = Path(result.output.strip().splitlines()[-1])
+    assert path.name.startswith("casme2-flow-") and path.is_file()
+    index = read_cache_index(path, "flow")
+    assert index.meta.sizes == (16, 28) and len(index.labels) == 4
+    assert set(index.apex_source) <= {"annotated", "largest motion"}
+    bad = runner.invoke(app, args + ["--flow-sizes", "28,x"])
+    assert bad.exit_code == 1 and "--flow-sizes" in bad.output
+    bad = runner.invoke(app, args + ["--flow-method", "farneback"])
+    assert bad.exit_code == 1 and "--flow-method" in bad.output
