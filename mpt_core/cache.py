@@ -18,7 +18,9 @@ contiguous read. No compression: measured in bench/preprocess.py (figures in ben
 lzf saved nothing and gzip ~10 % on face frames, while gzip made every clip read ~35x slower.
 
 This module is the one home of the format: dataset names, the schema, ``CacheMeta``, the
-reader ``open_cache`` / ``read_cache_meta`` and ``CacheError``.
+reader ``open_cache`` / ``read_cache_meta`` and ``CacheError``. A second kind of cache, the flow
+cache of the baselines (``mpt_core/flow_cache.py``: onset-apex flow instead of rank and motion),
+shares the clip table and this reader: ``kind="flow"``; each reader refuses the other kind.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ INT_FIELDS = ("label", "onset", "apex", "offset", "n_frames")
 TEXT_FIELDS = ("subject", "clip", "source", "au", "emotion", "face")
 REQUIRED_DATASETS = ARRAY_FIELDS + INT_FIELDS + TEXT_FIELDS
 REQUIRED_ATTRS = ("settings", "classes", "dataset", "mpt_version", "complete", "format", "cache_key")
+# the flow cache (mpt_core/flow_cache.py): its arrays (plus one flow_<S> per side) and per-clip apex fields
+FLOW_FORMAT = 1
+FLOW_ARRAY_FIELDS = ("frames",)
+FLOW_INT_FIELDS = ("apex_index",)
+FLOW_TEXT_FIELDS = ("apex_source",)
+KINDS = ("clip", "flow")
+_MAKE = {"clip": "mpt preprocess", "flow": "mpt preprocess --flow"}
 
 
 class CacheError(ValueError):
@@ -56,6 +65,8 @@ class CacheMeta:
     size: int  # S
     input: dict
     framing: dict | None = None  # how the faces were framed (``mpt_core.framing``); None: a cache made before
+    kind: str = "clip"  # or "flow" (mpt_core/flow_cache.py)
+    sizes: tuple = ()  # flow caches: the sides S of the flow_<S> arrays
 
 
 @dataclass(frozen=True)
@@ -74,14 +85,26 @@ class CacheIndex:
     apex: np.ndarray
     offset: np.ndarray
     n_frames: np.ndarray
+    apex_source: np.ndarray | None = None  # flow caches: "annotated" or "largest motion" per clip
+    apex_index: np.ndarray | None = None  # flow caches: the apex as an index into onset..offset
 
 
 def _text(s) -> str:
     return s.decode() if isinstance(s, bytes) else str(s)
 
 
-def _check(f, path: Path) -> CacheMeta:
-    missing = [name for name in REQUIRED_DATASETS if name not in f]
+def _required(kind: str) -> tuple:
+    if kind == "flow":
+        return FLOW_ARRAY_FIELDS + INT_FIELDS + FLOW_INT_FIELDS + TEXT_FIELDS + FLOW_TEXT_FIELDS
+    return REQUIRED_DATASETS
+
+
+def _check(f, path: Path, kind: str = "clip") -> CacheMeta:
+    found = _text(f.attrs.get("kind", "clip"))
+    if found != kind and found in KINDS:
+        raise CacheError(f"{path}: a {found} cache, where a {kind} cache is needed (made by `{_MAKE[kind]}`)")
+    required = _required(kind)
+    missing = [name for name in required if name not in f]
     absent = [name for name in REQUIRED_ATTRS if name not in f.attrs]
     if "complete" in f.attrs and not bool(f.attrs["complete"]):
         raise CacheError(f"{path}: incomplete cache (attribute complete is not true); run mpt preprocess again")
@@ -90,24 +113,41 @@ def _check(f, path: Path) -> CacheMeta:
         why = ("made by an older mpt (cache format 1); rebuild it with mpt preprocess" if old
                else "not an mpt cache")
         raise CacheError(f"{path}: missing dataset(s) {missing} / attribute(s) {absent}; {why}")
-    if int(f.attrs["format"]) != FORMAT:
-        raise CacheError(f"{path}: cache format {int(f.attrs['format'])}, this mpt reads format {FORMAT}; "
-                         "rebuild it with mpt preprocess")
+    expected = FLOW_FORMAT if kind == "flow" else FORMAT
+    if int(f.attrs["format"]) != expected:
+        raise CacheError(f"{path}: {kind} cache format {int(f.attrs['format'])}, this mpt reads format {expected}; "
+                         f"rebuild it with {_MAKE[kind]}")
+    sizes = tuple(sorted(int(name[5:]) for name in f if name.startswith("flow_"))) if kind == "flow" else ()
+    if kind == "flow" and not sizes:
+        raise CacheError(f"{path}: a flow cache without any flow_<S> dataset; rebuild it with {_MAKE[kind]}")
     n = len(f["label"])
-    uneven = [name for name in REQUIRED_DATASETS if len(f[name]) != n]
+    uneven = [name for name in required + tuple(f"flow_{s}" for s in sizes) if len(f[name]) != n]
     if uneven:
         raise CacheError(f"{path}: dataset(s) {uneven} do not have {n} rows like label")
+    frames, size = ((int(f["frames"].shape[1]), max(sizes)) if kind == "flow"
+                    else (int(f["motion"].shape[1]), int(f["rank"].shape[1])))
     return CacheMeta(
         path=path, dataset=str(f.attrs["dataset"]), classes=tuple(json.loads(f.attrs["classes"])),
         settings=json.loads(f.attrs["settings"]), cache_key=str(f.attrs["cache_key"]), n_clips=n,
-        mpt_version=str(f.attrs["mpt_version"]), frames=int(f["motion"].shape[1]), size=int(f["rank"].shape[1]),
-        input=json.loads(f.attrs["input"]) if "input" in f.attrs else {},
+        mpt_version=str(f.attrs["mpt_version"]), frames=frames, size=size,
+        input=json.loads(f.attrs["input"]) if "input" in f.attrs else {}, kind=kind, sizes=sizes,
         framing=json.loads(f.attrs["framing"]) if "framing" in f.attrs else None,
     )  # fmt: skip
 
 
-def open_cache(path):
-    """Open a complete cache read-only (an ``h5py.File``; use it as a context manager)."""
+def cache_kind(path) -> str:
+    """"clip" or "flow": which kind of cache ``path`` is (it is checked when it is opened)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return _text(f.attrs.get("kind", "clip"))
+    except OSError as err:
+        raise CacheError(f"{path}: cannot read HDF5 file ({err})") from None
+
+
+def open_cache(path, kind: str = "clip"):
+    """Open a complete cache of ``kind`` read-only (an ``h5py.File``; use it as a context manager)."""
     import h5py
 
     path = Path(path)
@@ -120,7 +160,7 @@ def open_cache(path):
     except OSError as err:
         raise CacheError(f"{path}: cannot read HDF5 file ({err})") from None
     try:
-        _check(f, path)
+        _check(f, path, kind)
     except BaseException:
         f.close()
         raise
@@ -129,13 +169,13 @@ def open_cache(path):
 
 def cache_meta(f) -> CacheMeta:
     """The metadata of an open cache (``open_cache``)."""
-    return _check(f, Path(f.filename))
+    return _check(f, Path(f.filename), _text(f.attrs.get("kind", "clip")))
 
 
-def read_cache_meta(path) -> CacheMeta:
-    """Check that ``path`` is a complete cache and return what it describes."""
+def read_cache_meta(path, kind: str = "clip") -> CacheMeta:
+    """Check that ``path`` is a complete cache of ``kind`` and return what it describes."""
     try:
-        with open_cache(path) as f:
+        with open_cache(path, kind) as f:
             return cache_meta(f)
     except OSError as err:
         raise CacheError(f"{path}: cannot read HDF5 file ({err})") from None
@@ -144,16 +184,19 @@ def read_cache_meta(path) -> CacheMeta:
 def cache_index(f) -> CacheIndex:
     """Metadata and every per-clip field of an open cache."""
     meta = cache_meta(f)
+    flow = meta.kind == "flow"
     try:
-        text = {name: np.array([_text(s) for s in f[name][:]]) for name in TEXT_FIELDS}
-        ints = {name: f[name][:].astype(np.int64) for name in INT_FIELDS}
+        text = {name: np.array([_text(s) for s in f[name][:]])
+                for name in TEXT_FIELDS + (FLOW_TEXT_FIELDS if flow else ())}
+        ints = {name: f[name][:].astype(np.int64) for name in INT_FIELDS + (FLOW_INT_FIELDS if flow else ())}
     except OSError as err:
         raise CacheError(f"{meta.path}: cannot read the clip table ({err})") from None
     return CacheIndex(meta=meta, labels=ints["label"], subjects=text["subject"], clips=text["clip"],
                       sources=text["source"], au=text["au"], emotion=text["emotion"], face=text["face"], onset=ints["onset"],
-                      apex=ints["apex"], offset=ints["offset"], n_frames=ints["n_frames"])
+                      apex=ints["apex"], offset=ints["offset"], n_frames=ints["n_frames"],
+                      apex_source=text.get("apex_source"), apex_index=ints.get("apex_index"))
 
 
-def read_cache_index(path) -> CacheIndex:
-    with open_cache(path) as f:
+def read_cache_index(path, kind: str = "clip") -> CacheIndex:
+    with open_cache(path, kind) as f:
         return cache_index(f)

@@ -13,6 +13,10 @@ SPOT_DATASETS = LONG_VIDEO_DATASETS + ("casme3-lv",)
 # what the cache stores as motion (METHOD 1.2): uint8 magnified frames, or the float16 band signal
 MOTION_OUTPUTS = ("magnified", "band")
 
+# onset-to-apex optical flow of the flow cache (the baselines' input): OpenCV core's DIS, or dual TV-L1
+# (needs cv2.optflow from opencv-contrib)
+FLOW_METHODS = ("dis", "tvl1")
+
 # face handling of raw frames: align from dlib's landmarks (auto) or OpenCV's Haar eyes (haar), one transform
 # per clip; or use frames as they are (none)
 FACE_MODES = ("auto", "haar", "none")
@@ -32,6 +36,12 @@ VARIANTS = (
     "vpt-deep",           # ... by fresh learnable tokens in every block
     "primitive-adapter",  # motion prompts + one bottleneck shared by all tokens + head
 )
+
+# training optimiser: Adam (METHOD.md) or SGD with momentum (some baselines' published recipe)
+OPTIMIZERS = ("adam", "sgd")
+
+# the hand-crafted baselines (mpt_core/features); the baseline networks are listed by mpt_core/model/zoo
+HANDCRAFTED = ("lbp-top", "flow-grid")
 
 # training precision: auto (bf16 autocast where the device computes bf16 natively, else fp32)
 PRECISIONS = ("auto", "fp32", "bf16")

@@ -10,7 +10,8 @@ from dataclasses import asdict, fields
 from typing import Any
 
 # field annotations (strings, under ``from __future__ import annotations``) -> accepted types
-_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str, "int | None": (int, type(None))}
+_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str, "int | None": (int, type(None)),
+          "tuple[int, ...]": tuple}
 
 
 class SettingsError(TypeError, ValueError):

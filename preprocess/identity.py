@@ -15,7 +15,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from mpt_core.cache import FORMAT
+from mpt_core.cache import FLOW_FORMAT, FORMAT
 from mpt_core.clip import PreprocessSettings
 from mpt_core.fileio import file_sha256
 
@@ -45,8 +45,12 @@ def input_identity(index: DatasetIndex, *, root=None, annotations=None, strict: 
     return identity
 
 
-def cache_key(settings: PreprocessSettings, identity: dict) -> str:
-    blob = json.dumps({"format": FORMAT, "settings": settings.to_dict(), "input": identity}, sort_keys=True,
+def cache_key(settings, identity: dict) -> str:
+    """``settings``: a ``PreprocessSettings`` (the clip cache) or a ``FlowSettings`` (the flow cache,
+    whose key also holds its kind and format, so the two never share a key)."""
+    head = ({"format": FORMAT} if isinstance(settings, PreprocessSettings)
+            else {"kind": "flow", "format": FLOW_FORMAT})
+    blob = json.dumps({**head, "settings": settings.to_dict(), "input": identity}, sort_keys=True,
                       separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

@@ -30,9 +30,10 @@ from .face.framing import cache_framing, framing_summary
 from .identity import cache_key, cache_path, input_identity
 from .records import DatasetError, DatasetIndex
 from .workers import run_parallel, run_serial
-from .writer import CacheWriter, load_shard
+from .writer import CacheWriter, ClipLayout, FlowLayout, load_shard
 
-STAGES = ("decode", "resize", "face", "pyramid+filter", "normalise", "rank pool", "write")
+STAGES = ("decode", "resize", "face", "pyramid+filter", "normalise", "rank pool", "flow", "write")
+OPTIONAL_STAGES = ("face", "flow")  # printed only where they took time
 
 
 def build_cache(
@@ -95,10 +96,18 @@ def build_cache_from_index(
     face="none",
 ) -> Path:
     """Write (or reuse) the cache of an already read ``DatasetIndex``; returns its path. ``face``: a
-    ``FaceOptions`` or a method name ("none": frames as they are), or {source corpus: either} (a composite)."""
+    ``FaceOptions`` or a method name ("none": frames as they are), or {source corpus: either} (a composite).
+
+    ``settings``: a ``PreprocessSettings`` (the clip cache) or a ``FlowSettings`` (the flow cache of the
+    baselines, ``mpt_core/flow_cache.py``, named ``<dataset>-flow-<key>.h5``); both are built alike."""
     identity = identity or input_identity(index, strict=strict)
+    kind = "clip" if isinstance(settings, PreprocessSettings) else "flow"
+    if kind == "flow":
+        from mpt_core.apex_flow import flow_function
+
+        flow_function(settings.method)  # an unavailable method fails here, before any work
     key = cache_key(settings, identity)
-    final = cache_path(cache_dir, index.dataset, key)
+    final = cache_path(cache_dir, index.dataset if kind == "clip" else f"{index.dataset}-flow", key)
     final.parent.mkdir(parents=True, exist_ok=True)
     (final.parent / ".locks").mkdir(exist_ok=True)
     with process_lock(final.parent / ".locks" / f"{final.name}.lock") as lock:
@@ -108,7 +117,7 @@ def build_cache_from_index(
             _log(f"waited for another mpt preprocess that was building {final}")
         if final.exists() and not force:
             try:
-                meta = read_cache_meta(final)
+                meta = read_cache_meta(final, kind)
                 _log(f"reusing {final} ({meta.n_clips} clips, settings unchanged)")
                 return final
             except CacheError as err:
@@ -146,9 +155,12 @@ def _build(index: DatasetIndex, final: Path, key: str, *, settings, jobs, strict
     skipped = [{"clip": p.clip, "reason": str(p)} for p in index.skipped]
     timings = dict.fromkeys(STAGES, 0.0)
     jobs = jobs or _cpu_count()
-    motion_dtype = np.uint8 if settings.motion_output == "magnified" else np.float16
-    writer = CacheWriter(final.with_name(final.stem + ".partial.h5"), index, parts, frames=settings.frames,
-                         size=settings.size, motion_dtype=motion_dtype)
+    if isinstance(settings, PreprocessSettings):
+        motion_dtype = np.uint8 if settings.motion_output == "magnified" else np.float16
+        layout = ClipLayout(frames=settings.frames, size=settings.size, motion_dtype=motion_dtype)
+    else:
+        layout = FlowLayout(settings)
+    writer = CacheWriter(final.with_name(final.stem + ".partial.h5"), index, parts, layout)
     if jobs == 1 or len(todo) <= 1:
         results = run_serial(todo, settings, shard, face)
     else:
@@ -179,6 +191,7 @@ def _build(index: DatasetIndex, final: Path, key: str, *, settings, jobs, strict
         writer.finish(
             final, settings=settings.to_dict(), classes=list(index.classes), dataset=index.dataset,
             mpt_version=__version__, cache_key=key, input=identity, skipped=skipped, framing=framing,
+            **layout.attrs,
         )  # fmt: skip
     except BaseException:
         writer.discard()
@@ -193,7 +206,8 @@ def _build(index: DatasetIndex, final: Path, key: str, *, settings, jobs, strict
     _log(f"preprocess {index.dataset}: {writer.n} clips in the cache ({computed} computed, {reused} reused), "
          f"{len(skipped)} skipped")  # fmt: skip
     _log("stage seconds (summed over workers): "
-         + ", ".join(f"{stage} {timings[stage]:.2f}" for stage in STAGES if stage != "face" or timings[stage])
+         + ", ".join(f"{stage} {timings[stage]:.2f}" for stage in STAGES
+                     if timings[stage] or (layout.kind == "clip" and stage not in OPTIONAL_STAGES))
          + f"; wall {time.perf_counter() - start:.2f}")
 
 

@@ -29,6 +29,26 @@ def process_clip(record: ClipRecord, settings: PreprocessSettings, timings: dict
     Raises DatasetError (FrameError for a bad frame) naming the clip or file.
     """
     t = {} if timings is None else timings
+    frames, extra = clip_frames(record, settings.size, t, face)
+    return {**clip_arrays(frames, record.fps, settings, t), **extra}
+
+
+def process_flow_clip(record: ClipRecord, settings, timings: dict | None = None, *, face="none") -> dict:
+    """The flow cache's arrays of one clip (``mpt_core.apex_flow.clip_flow_arrays``; ``settings``: a
+    ``FlowSettings``), its face aligned exactly as in the clip cache."""
+    from mpt_core.apex_flow import clip_flow_arrays
+
+    t = {} if timings is None else timings
+    frames, extra = clip_frames(record, settings.size, t, face)
+    t0 = time.perf_counter()
+    arrays = clip_flow_arrays(frames, onset=record.onset, apex=record.apex, settings=settings)
+    t["flow"] = t.get("flow", 0.0) + time.perf_counter() - t0
+    return {**arrays, **extra}
+
+
+def clip_frames(record: ClipRecord, size: int, t: dict, face="none") -> tuple:
+    """The clip's frames onset..offset (N, size, size, 3) uint8, face-aligned where ``face`` says so, and
+    the extra fields to save (``face``: the transform as JSON)."""
     if len(record.frames) < 2:
         raise DatasetError(
             f"clip {record.key}: {len(record.frames)} frame(s) from onset {record.onset} to offset "
@@ -43,7 +63,7 @@ def process_clip(record: ClipRecord, settings: PreprocessSettings, timings: dict
         frames = load_frames(record.frames, None, t)  # (N, H, W, 3) uint8, whole frames
         t0 = time.perf_counter()
         try:
-            aligned = align_clip(frames, options, size=settings.size, fps=record.fps, check=False,
+            aligned = align_clip(frames, options, size=size, fps=record.fps, check=False,
                                  where=f"clip {record.key}: onset frame {record.frames[0]}")
         except FaceError as err:
             raise DatasetError(str(err)) from None
@@ -52,9 +72,9 @@ def process_clip(record: ClipRecord, settings: PreprocessSettings, timings: dict
         extra["face"] = json.dumps(entry, sort_keys=True)
         t["face"] = t.get("face", 0.0) + time.perf_counter() - t0
     else:
-        frames = load_frames(record.frames, settings.size, t)  # (N, S, S, 3) uint8
+        frames = load_frames(record.frames, size, t)  # (N, S, S, 3) uint8
         extra["face"] = json.dumps(measure_onset(record, t), sort_keys=True)
-    return {**clip_arrays(frames, record.fps, settings, t), **extra}
+    return frames, extra
 
 
 def measure_onset(record: ClipRecord, timings: dict) -> dict:
@@ -93,8 +113,9 @@ def face_mode(face, record: ClipRecord):
 def work(record: ClipRecord, settings: PreprocessSettings, shard: Path, face) -> tuple[str | None, dict]:
     """Process one clip and save it as ``shard``; returns (error or None, stage seconds)."""
     timings: dict = {}
+    compute = process_clip if isinstance(settings, PreprocessSettings) else process_flow_clip
     try:
-        result = process_clip(record, settings, timings, face=face_mode(face, record))
+        result = compute(record, settings, timings, face=face_mode(face, record))
     except DatasetError as err:
         return str(err), timings
     t0 = time.perf_counter()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mpt_core.cache import FORMAT, INT_FIELDS, TEXT_FIELDS, CacheError
+from mpt_core.cache import FLOW_FORMAT, FORMAT, INT_FIELDS, TEXT_FIELDS, CacheError
 from mpt_core.fileio import atomic_write
 
 from .records import ClipRecord, DatasetIndex
@@ -81,6 +81,11 @@ def source_of(record: ClipRecord) -> str:
 def write_row(f, i: int, *, rank, motion, record: ClipRecord, n_frames: int, face: str = "") -> None:
     f["rank"][i] = rank
     f["motion"][i] = motion
+    write_table_row(f, i, record=record, n_frames=n_frames, face=face)
+
+
+def write_table_row(f, i: int, *, record: ClipRecord, n_frames: int, face: str = "") -> None:
+    """The clip table's row (every kind of cache has it)."""
     ints = {"label": record.label_index, "onset": record.onset, "apex": record.apex, "offset": record.offset,
             "n_frames": n_frames}
     for name, value in ints.items():
@@ -93,10 +98,68 @@ def write_row(f, i: int, *, rank, motion, record: ClipRecord, n_frames: int, fac
 
 def finish_cache(f, **attrs) -> None:
     """Set the attributes (dicts and lists as JSON), mark the file complete and close it."""
-    for key, value in {**attrs, "format": FORMAT}.items():
+    for key, value in {"format": FORMAT, **attrs}.items():
         f.attrs[key] = json.dumps(value) if isinstance(value, (dict, list, tuple)) else value
     f.attrs["complete"] = True
     f.close()
+
+
+def create_flow_cache(path: Path, n: int, *, sizes, frames: int, frames_size: int):
+    """A new flow cache (``mpt_core/flow_cache.py``) at ``path`` sized for ``n`` clips (n >= 1)."""
+    import h5py
+
+    from mpt_core.apex_flow import CHANNELS
+    from mpt_core.cache import FLOW_INT_FIELDS, FLOW_TEXT_FIELDS
+
+    f = h5py.File(path, "w")
+    arrays = [(f"flow_{s}", (len(CHANNELS), s, s), np.float32) for s in sizes]
+    for name, shape, dtype in arrays + [("frames", (frames, frames_size, frames_size), np.uint8)]:
+        f.create_dataset(name, (n,) + shape, dtype, chunks=(1,) + shape, maxshape=(None,) + shape)
+    for name in INT_FIELDS + FLOW_INT_FIELDS:
+        f.create_dataset(name, (n,), np.int64, maxshape=(None,))
+    for name in TEXT_FIELDS + FLOW_TEXT_FIELDS:
+        f.create_dataset(name, (n,), h5py.string_dtype(), maxshape=(None,))
+    return f
+
+
+class ClipLayout:
+    """What a clip cache's rows hold (rank, motion): creates the file and writes a saved clip."""
+
+    kind = "clip"
+    attrs: dict = {}  # beyond the clip cache's own
+
+    def __init__(self, *, frames: int, size: int, motion_dtype):
+        self.frames, self.size, self.motion_dtype = frames, size, motion_dtype
+
+    def create(self, path: Path, n: int):
+        return create_cache(path, n, frames=self.frames, size=self.size, motion_dtype=self.motion_dtype,
+                            compression=COMPRESSION)
+
+    def write(self, f, i: int, saved: dict, record: ClipRecord) -> None:
+        write_row(f, i, rank=saved["rank"], motion=saved["motion"], record=record, n_frames=int(saved["n_frames"]),
+                  face=str(saved.get("face", "")))
+
+
+class FlowLayout:
+    """What a flow cache's rows hold (flow_<S>, frames, apex_index, apex_source)."""
+
+    kind = "flow"
+    attrs = {"kind": "flow", "format": FLOW_FORMAT}
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def create(self, path: Path, n: int):
+        s = self.settings
+        return create_flow_cache(path, n, sizes=s.sizes, frames=s.frames, frames_size=s.frames_size)
+
+    def write(self, f, i: int, saved: dict, record: ClipRecord) -> None:
+        for side in self.settings.sizes:
+            f[f"flow_{side}"][i] = saved[f"flow_{side}"]
+        f["frames"][i] = saved["frames"]
+        f["apex_index"][i] = int(saved["apex_index"])
+        f["apex_source"][i] = str(saved["apex_source"])
+        write_table_row(f, i, record=record, n_frames=int(saved["n_frames"]), face=str(saved.get("face", "")))
 
 
 class CacheWriter:
@@ -106,10 +169,9 @@ class CacheWriter:
     afresh. ``finish`` marks it complete and renames it to the final name (atomically).
     """
 
-    def __init__(self, tmp: Path, index: DatasetIndex, parts: Path, *, frames: int, size: int, motion_dtype):
-        self.tmp, self.index, self.parts = tmp, index, parts
-        self.f = create_cache(tmp, len(index.clips), frames=frames, size=size, motion_dtype=motion_dtype,
-                              compression=COMPRESSION)
+    def __init__(self, tmp: Path, index: DatasetIndex, parts: Path, layout):
+        self.tmp, self.index, self.parts, self.layout = tmp, index, parts, layout
+        self.f = layout.create(tmp, len(index.clips))
         self.resolved: dict[int, bool] = {}  # row -> shard saved (True) or clip skipped (False)
         self.next_row = self.n = 0
         self.seconds = 0.0
@@ -127,8 +189,7 @@ class CacheWriter:
         saved = load_shard(path)
         if saved is None:
             raise CacheError(f"{path}: unreadable clip shard; delete it and run again")
-        write_row(self.f, self.n, rank=saved["rank"], motion=saved["motion"], record=self.index.clips[row],
-                  n_frames=int(saved["n_frames"]), face=str(saved.get("face", "")))
+        self.layout.write(self.f, self.n, saved, self.index.clips[row])
         self.n += 1
         self.seconds += time.perf_counter() - t0
 

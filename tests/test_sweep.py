@@ -181,8 +181,9 @@ def test_paper_preset_dry_run(tmp_path):
     text = result.output
     # alpha 0/10/20/30/50 -> 5 caches; configurations: Table VI 6 variants, VII +vpt-shallow/-deep,
     # VIII +primitive-adapter, IX none (no weights for the other backbones), X +4 alphas, XI +r 4/12,
-    # Fig. 5 +K 1/3/7 (K 0 is adapter-only, K 5 the base): 18, times 3 seeds
-    assert "caches: 5 distinct" in text and "runs: 54 (18 configurations x 3 seeds)" in text
+    # Fig. 5 +K 1/3/7 (K 0 is adapter-only, K 5 the base): 18; the comparison table +5 networks and 2
+    # hand-crafted baselines on one flow cache (MPT is the base): 25, times 3 seeds
+    assert "caches: 6 distinct" in text and "runs: 75 (25 configurations x 3 seeds)" in text
     lines = text.splitlines()
     assert any(line.startswith("| 0 |") and "| 81.10 | 80.54 |" in line for line in lines)  # Table X
     assert any(line.startswith("| w/o pretraining") and "| 86.4 | 73.17 | 72.35 |" in line for line in lines)
@@ -195,7 +196,7 @@ def test_paper_preset_dry_run(tmp_path):
     more = invoke("--preset", "paper", "--dataset", "smic", "--root", root, "--out", out, "--dry-run",
                   "--weights", weights, "--backbone-weights", f"vit_base_patch32_224={weights}")
     assert more.exit_code == 0, more.stderr
-    assert "runs: 57 (19 configurations x 3 seeds)" in more.output
+    assert "runs: 78 (26 configurations x 3 seeds)" in more.output
 
 
 BAD = [  # (replace this, with that, the line the error must name)

@@ -85,6 +85,8 @@ class ClipSource:
     def __len__(self) -> int:
         return len(self.labels)
 
+    hflip = staticmethod(random_hflip)  # the training augmentation of this kind of batch
+
     @property
     def multilabel(self) -> bool:
         """Whether the batches carry AU target rows (N, A) instead of class indices (N,)."""
@@ -123,6 +125,60 @@ class ClipSource:
                 r = chunk_rows[a:a + batch_size]
                 image, mot = _channels_first(rank[a:a + batch_size], motion[a:a + batch_size])
                 yield Batch(image, mot, self._label[torch.from_numpy(r).to(self.device)], r)
+
+
+class FlowSource(ClipSource):
+    """The flow maps of a flow cache (``mpt_core/flow_cache.py``) at one side, resident on ``device``: a
+    batch's ``image`` is (B, 5, S, S) float32 (``apex_flow.CHANNELS``), its ``motion`` empty (B, 0).
+    ``size`` None: the clip table only (the hand-crafted methods read the arrays themselves)."""
+
+    def __init__(self, path: str | Path, *, size: int | None, device: torch.device | str = "cpu"):
+        from mpt_core.cache import cache_index, open_cache
+
+        self.path, self.device, self.resident = Path(path), torch.device(device), True
+        with open_cache(self.path, "flow") as f:
+            self.index = cache_index(f)
+            self.meta = self.index.meta
+            if size is not None and size not in self.meta.sizes:
+                raise ValueError(f"{self.path}: the flow cache has maps at {', '.join(map(str, self.meta.sizes))} px, "
+                                 f"not {size}; rebuild it with mpt preprocess --flow --flow-sizes including {size}")
+            self._maps = torch.from_numpy(f[f"flow_{size}"][:]).to(self.device) if size is not None else None
+        self.classes, self.labels = self.meta.classes, self.index.labels
+        self.subjects, self.clips = self.index.subjects, self.index.clips
+        self.nbytes = 0 if self._maps is None else self._maps.numel() * 4
+        self._label = torch.from_numpy(self.labels).to(self.device)
+
+    def batches(self, rows, batch_size: int) -> Iterator[Batch]:
+        rows = np.asarray(rows, dtype=np.int64)
+        if self._maps is None:
+            raise ValueError(f"{self.path}: opened for its clip table only (no flow side chosen)")
+        for a in range(0, len(rows), batch_size):
+            r = rows[a:a + batch_size]
+            idx = torch.from_numpy(r).to(self.device)
+            yield Batch(self._maps[idx], torch.zeros(len(r), 0, device=self.device), self._label[idx], r)
+
+    @staticmethod
+    def hflip(image: torch.Tensor, motion: torch.Tensor, generator: torch.Generator,
+              p: float = 0.5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Mirror each clip's maps left-right with probability p; a mirrored flow field also changes
+        the sign of its horizontal component u (channel 0)."""
+        flipped = torch.rand(image.shape[0], generator=generator) < p  # (B,)
+        mirrored = image.flip(-1)
+        mirrored[:, 0] = -mirrored[:, 0]
+        image = torch.where(flipped.to(image.device)[:, None, None, None], mirrored, image)
+        return image, motion, flipped
+
+
+def open_source(path, model_settings, device, train_settings) -> ClipSource:
+    """The source of the cache the model reads (``mpt_core.model.baseline.model_input``): the clip
+    cache's rank image and motion frames for MPT, a flow cache's maps for the baselines."""
+    from mpt_core.model.baseline import model_input
+
+    kind, size = model_input(model_settings)
+    if kind == "flow":
+        return FlowSource(path, size=size, device=device)
+    return ClipSource(path, device=device, memory_budget_gb=train_settings.memory_budget_gb,
+                      chunk_clips=train_settings.chunk_clips, prefetch=train_settings.prefetch)
 
 
 def _prefetched(path: Path, rows: np.ndarray, step: int, prefetch: int):

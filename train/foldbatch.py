@@ -36,6 +36,15 @@ from .step import row_loss
 
 # helpers
 
+def fold_batch_refusal(model_settings) -> str | None:
+    """Why the folds of ``model_settings`` cannot be trained together, or None when they can."""
+    if model_settings.model != "mpt":
+        return f"model {model_settings.model} has no frozen backbone to share"
+    if not supports_fold_batch(model_settings.variant):
+        return f"variant {model_settings.variant} trains the backbone: folds cannot share it"
+    return None
+
+
 def supports_fold_batch(variant: str) -> bool:
     """False for the variants that train the backbone (``full-ft``, ``no-pretrain``): nothing to share."""
     from mpt_core.model import VARIANT_SPECS

@@ -6,7 +6,7 @@ held-out subject. Nothing is selected by looking at the test subject. Optionally
 more model on every clip, seeded with ``seed + number of folds``, with the same settings and epoch
 count: the model ``mpt predict`` applies by default; it has no test set and is never in the metrics.
 
-The cache is opened once (``ClipSource``). ``run_loso`` returns the run folder; the caller writes
+The cache is opened once (``ClipSource``, or ``FlowSource`` for a baseline network). ``run_loso`` returns the run folder; the caller writes
 the report (``train/report.py``).
 """
 
@@ -23,9 +23,10 @@ import numpy as np
 import torch
 
 from mpt_core.device import resolve_device
+from mpt_core.model.baseline import is_handcrafted
 
-from .data import ClipSource, random_hflip
-from .foldbatch import supports_fold_batch
+from .data import ClipSource, open_source
+from .foldbatch import fold_batch_refusal
 from .au import THRESHOLD, positive_weights
 from .folds import Fold, select_folds
 from .protocols import plan_protocol, qualified_subjects
@@ -119,7 +120,7 @@ def train_group(folds: list[Fold], source: ClipSource, *, settings: TrainSetting
     """
     N = len(folds)
     trainer = (OneFold if N == 1 else FoldBatch)(model_settings, weights, [settings.seed + f.index for f in folds],
-                                                 device, settings.lr)
+                                                 device, settings.lr, settings.optimizer, settings.weight_decay)
     gens = [torch.Generator().manual_seed(settings.seed + f.index) for f in folds]  # shuffles and flips
     counts = trainer.counts
     if N == 1:
@@ -129,7 +130,9 @@ def train_group(folds: list[Fold], source: ClipSource, *, settings: TrainSetting
     losses, seconds = [[] for _ in folds], [0.0] * N
     for i, fold in enumerate(folds):
         ck = run.load_partial(fold.name)
-        if ck is not None:
+        if ck is None:
+            fit_inputs(trainer.model(i), source, fold, settings.eval_batch_size)
+        else:
             if ck["epoch"] != start:
                 raise ValueError(f"{run.partial_path(fold.name)}: at epoch {ck['epoch']}, the group resumes at {start}")
             trainer.load(i, ck, run.partial_path(fold.name))
@@ -160,7 +163,7 @@ def train_group(folds: list[Fold], source: ClipSource, *, settings: TrainSetting
                 if b is not None:
                     images[i], motions[i], labels[i], rows[i] = b.image, b.motion, b.label, len(b.rows)
                     if settings.flip:
-                        images[i], motions[i], _ = random_hflip(b.image, b.motion, gens[i])
+                        images[i], motions[i], _ = source.hflip(b.image, b.motion, gens[i])
             loss = trainer.step(images, motions, labels, rows, settings.precision, pos_weights)
             for i, n in enumerate(rows):
                 if n and not math.isfinite(loss[i]):
@@ -188,6 +191,14 @@ def train_group(folds: list[Fold], source: ClipSource, *, settings: TrainSetting
         run.finish(fold.name, record)  # written last: marks the fold as done
         records.append(record)
     return records
+
+
+def fit_inputs(model, source: ClipSource, fold: Fold, batch_size: int) -> None:
+    """A model that standardises its inputs (a baseline network: ``fit_inputs``) takes its statistics from
+    the fold's training clips only, before its first step; a resumed fold has them in its checkpoint."""
+    fit = getattr(model, "fit_inputs", None)
+    if fit is not None:
+        fit(torch.cat([b.image for b in source.batches(fold.train, batch_size)]))
 
 
 def _label(fold: Fold, n_folds: int) -> str:
@@ -227,9 +238,9 @@ def fold_groups(todo: list[Fold], run: RunFolder, settings: TrainSettings, model
     from: groups of up to N folds that resume from the same epoch; groups of one when N is 1 or the
     variant trains the backbone."""
     n = settings.fold_batch
-    if n != 1 and not supports_fold_batch(model_settings.variant):
-        print(f"variant {model_settings.variant} trains the backbone: folds cannot share it, so they are trained "
-              "one by one (--fold-batch ignored)", flush=True)
+    refusal = fold_batch_refusal(model_settings) if n != 1 else None
+    if refusal:
+        print(f"{refusal}, so the folds are trained one by one (--fold-batch ignored)", flush=True)
         n = 1
     if n == 0:
         n = auto_fold_batch(model_settings, settings.batch_size, len(todo), device)
@@ -262,12 +273,10 @@ def run_loso(cache, *, train_settings: TrainSettings, model_settings, out, folds
     run.lock()  # a second mpt train into the same folder stops here
     try:
         device = resolve_device(train_settings.device)
-        source = ClipSource(cache, device=device, memory_budget_gb=train_settings.memory_budget_gb,
-                            chunk_clips=train_settings.chunk_clips, prefetch=train_settings.prefetch)
+        source = open_source(cache, model_settings, device, train_settings)
         test_source = None
         if test_cache is not None:
-            test_source = ClipSource(test_cache, device=device, memory_budget_gb=train_settings.memory_budget_gb,
-                                     chunk_clips=train_settings.chunk_clips, prefetch=train_settings.prefetch)
+            test_source = open_source(test_cache, model_settings, device, train_settings)
         if protocol == "cross" and (final or final_only):
             raise ValueError("--final: the cross protocol's one model already trains on every clip of --cache "
                              "(its weights are the fold's); drop --final")
@@ -286,8 +295,11 @@ def run_loso(cache, *, train_settings: TrainSettings, model_settings, out, folds
         run.start(config, resume=resume)
         for note in plan.notes:
             print(note if note.startswith("warning: ") else f"note: {note}", flush=True)
-        _train(run, source, train_settings, model_settings, weights, device, chosen, len(all_folds), progress,
-               test_source, protocol)
+        if is_handcrafted(model_settings):  # features + a linear classifier, fitted per fold (train/handcrafted.py)
+            fit_handcrafted(run, source, train_settings, model_settings, chosen, len(all_folds), test_source)
+        else:
+            _train(run, source, train_settings, model_settings, weights, device, chosen, len(all_folds), progress,
+                   test_source, protocol)
     except BaseException:
         run.unlock()
         if created and not run.config_path.exists():  # failed before writing anything: leave no folder
@@ -295,6 +307,31 @@ def run_loso(cache, *, train_settings: TrainSettings, model_settings, out, folds
         raise
     run.unlock()
     return run.path
+
+
+def fit_handcrafted(run, source, settings, model_settings, chosen, n_folds, test_source) -> None:
+    """The hand-crafted baselines: each unfinished fold fitted on its training clips, scored once on its
+    test subject, recorded like a network's fold (its epochs field is 1: one fit)."""
+    from .handcrafted import FeatureFits
+
+    todo = []
+    for fold in chosen:
+        if run.is_done(fold.name):
+            print(f"{_label(fold, n_folds)} already done, skipped", flush=True)
+        else:
+            todo.append(fold)
+    fits = FeatureFits(source, model_settings, test_source) if todo else None
+    for fold in todo:
+        fit = fits.fit(fold, settings.seed + fold.index)
+        record = fold_record(fold, source, settings, probs=fit["probs"], losses=[], seconds=fit["seconds"],
+                             eval_seconds=fit["eval_seconds"], counts=fit["counts"], fold_batch=1,
+                             test_source=test_source)
+        record["features"] = fit["features"]
+        fits.save(run, fold, fit)
+        run.finish(fold.name, record)  # written last: marks the fold as done
+        acc = record["accuracy"]
+        print(f"{_label(fold, n_folds)} train {len(fold.train)} clips, test {len(fold.test)}"
+              + (f": accuracy {100 * acc:.1f} %" if acc is not None else ""), flush=True)
 
 
 def _train(run, source, train_settings, model_settings, weights, device, chosen, n_folds, progress, test_source,
@@ -305,10 +342,11 @@ def _train(run, source, train_settings, model_settings, weights, device, chosen,
     try:
         mode = "resident on the device" if source.resident else "streamed from disk"
         unit = "subjects" if protocol == "loso" else f"{protocol} fold{'s' if n_folds > 1 else ''}"
+        what = (f"backbone {model_settings.backbone} {'weights ' + str(weights) if weights else 'RANDOM (no --weights given)'}"
+                if model_settings.model == "mpt" else f"model {model_settings.model}")
         print(f"cache {source.meta.path} ({source.meta.n_clips} clips, {n_folds} {unit}, "
               f"{source.nbytes / 1e9:.2f} GB, {mode}); device {device}, {train_settings.precision}; "
-              f"{len(chosen)} model(s) to train; backbone {model_settings.backbone} "
-              f"{'weights ' + str(weights) if weights else 'RANDOM (no --weights given)'}", flush=True)
+              f"{len(chosen)} model(s) to train; {what}", flush=True)
         todo = []
         for fold in chosen:
             if run.is_done(fold.name):

@@ -9,6 +9,8 @@ only that page, saying so. ``render_report(..., latex=True)`` gives the runs as 
 
 from __future__ import annotations
 
+from mpt_core.model.baseline import model_label
+
 from pathlib import Path
 
 import numpy as np
@@ -55,8 +57,8 @@ def results(config: dict, folds: list[dict]) -> dict:
         "classes": classes,
         "folds": [f["subject"] for f in folds],
         "epochs": config["train"]["epochs"],
-        "variant": config["model"]["variant"],
-        "backbone": config["model"]["backbone"],
+        "variant": model_label(config["model"])[0],
+        "backbone": model_label(config["model"])[1],
         "dataset": config["dataset"],
         **protocol_fields(config),
         "clips": int(len(labels)),
@@ -157,8 +159,11 @@ def summary_markdown(config: dict, res: dict) -> str:
     ]
     for c, v in res["per_class"].items():
         lines.append(f"| {c} | {v['support']} | {100 * v['precision']:.1f} | {100 * v['recall']:.1f} | {100 * v['f1']:.1f} |")
+    if m.get("model", "mpt") != "mpt":  # a baseline: MPT's own fields (backbone, prompts, ...) do not apply
+        m = {k: m[k] for k in ("model", "num_classes") if k in m}
     settings = {**{f"model.{k}": v for k, v in m.items()}, **{f"train.{k}": v for k, v in t.items()},
-                "weights": config.get("weights") or "none (random backbone)",
+                "weights": config.get("weights") or ("none (random backbone)" if config["model"].get("model", "mpt") == "mpt"
+                                                     else "none (trained from scratch)"),
                 "cache": config["cache"], "cache key": config["cache_key"]}
     if config.get("protocol") == "cross":
         settings.update({"test cache": config["test_cache"], "test cache key": config["test_cache_key"],

@@ -176,8 +176,10 @@ def _files(run_dir: Path) -> Html:
 
 
 def _title(config: dict) -> str:
-    m = config["model"]
-    return f"{config['dataset']}: {m['variant']} ({m['backbone']})"
+    from mpt_core.model.baseline import model_label
+
+    name, what = model_label(config["model"])
+    return f"{config['dataset']}: {name} ({what})"
 
 
 def run_page(run_dir, config: dict, folds: list[dict], res: dict | None) -> str:

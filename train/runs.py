@@ -36,6 +36,10 @@ RUN_DEFINING = {"protocol": "loso", "task": "emotion", "test_cache_key": None, "
                 "au_loss": None}
 
 
+# model and training settings added later (the baselines): a run made before them had these values
+ADDED_DEFAULTS = {"model": "mpt", "optimizer": "adam", "weight_decay": 0.0}
+
+
 class RunBusy(FileExistsError):
     """Another process is writing the run folder."""
 
@@ -94,9 +98,9 @@ def check_resume(old: dict, new: dict, path: Path) -> None:
     diffs = [f"{k}: {old.get(k, default)!r} -> {new.get(k, default)!r}" for k, default in RUN_DEFINING.items()
              if old.get(k, default) != new.get(k, default)]
     diffs += [f"model.{k}: {old['model'].get(k)!r} -> {v!r}" for k, v in new["model"].items()
-              if old["model"].get(k) != v]
+              if old["model"].get(k, ADDED_DEFAULTS.get(k)) != v]
     diffs += [f"train.{k}: {old['train'].get(k)!r} -> {v!r}" for k, v in new["train"].items()
-              if k not in RESUMABLE_CHANGES and old["train"].get(k) != v]
+              if k not in RESUMABLE_CHANGES and old["train"].get(k, ADDED_DEFAULTS.get(k)) != v]
     if old.get("weights_sha256") != new["weights_sha256"]:
         diffs.append(f"weights: {old.get('weights')!r} -> {new['weights']!r}")
     if diffs:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mpt_core.names import PRECISIONS
+from mpt_core.names import OPTIMIZERS, PRECISIONS
 from mpt_core.settings import SettingsMixin
 
 
@@ -26,6 +26,8 @@ class TrainSettings(SettingsMixin):
     deterministic: bool = True  # torch.use_deterministic_algorithms(warn_only=True)
     precision: str = "auto"  # "auto" (bf16 where the device has native bf16, else fp32), "fp32", "bf16"
     fold_batch: int = 1  # folds trained together over one backbone pass; 0 = auto (from a memory budget)
+    optimizer: str = "adam"  # "adam" (METHOD.md) or "sgd" (momentum 0.9: some baselines' published recipe)
+    weight_decay: float = 0.0
 
     def __post_init__(self):
         self.check_types()
@@ -38,6 +40,10 @@ class TrainSettings(SettingsMixin):
             raise ValueError(f"TrainSettings.memory_budget_gb must be >= 0, got {self.memory_budget_gb}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"TrainSettings.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"TrainSettings.optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.weight_decay < 0:
+            raise ValueError(f"TrainSettings.weight_decay must be >= 0, got {self.weight_decay}")
         if self.fold_batch < 0:
             raise ValueError(f"TrainSettings.fold_batch must be >= 0 (0 = auto), got {self.fold_batch}")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):

@@ -33,22 +33,34 @@ def build_fold_model(model_settings, weights, seed: int, device: torch.device):
 
 
 def load_trainable(model: torch.nn.Module, state: dict, where) -> None:
+    from mpt_core.model.checkpoint import trained_buffers
+
     missing, unexpected = model.load_state_dict(state, strict=False)
-    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad} | trained_buffers(model)
     if unexpected or trainable & set(missing):
         raise ValueError(f"{where}: does not match the model (unexpected {unexpected[:5]}, "
                          f"missing trainable {sorted(trainable & set(missing))[:5]})")
 
 
-class OneFold:
-    """One fold: a model, Adam on its trainable parameters, ``train_step``."""
+def make_optimizer(params, lr: float, optimizer: str = "adam", weight_decay: float = 0.0):
+    """Adam (METHOD.md; the default) or SGD with momentum 0.9 (some baselines' published recipe)."""
+    if optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
-    def __init__(self, model_settings, weights, seeds: Sequence[int], device: torch.device, lr: float):
+
+class OneFold:
+    """One fold: a model, its optimiser (Adam unless the settings say otherwise) on its trainable
+    parameters, ``train_step``."""
+
+    def __init__(self, model_settings, weights, seeds: Sequence[int], device: torch.device, lr: float,
+                 optimizer: str = "adam", weight_decay: float = 0.0):
         from mpt_core.model import parameter_counts
 
         (seed,) = seeds
         self.net = build_fold_model(model_settings, weights, seed, device)
-        self.optimizer = torch.optim.Adam([p for p in self.net.parameters() if p.requires_grad], lr=lr)
+        self.optimizer = make_optimizer([p for p in self.net.parameters() if p.requires_grad], lr, optimizer,
+                                        weight_decay)
         self.counts = parameter_counts(self.net)
 
     def step(self, images, motions, labels, rows, precision: str, pos_weights=None) -> list[float]:
@@ -72,9 +84,12 @@ class OneFold:
 class FoldBatch:
     """N folds over one pass of the shared frozen backbone; each fold its own weights, Adam and steps."""
 
-    def __init__(self, model_settings, weights, seeds: Sequence[int], device: torch.device, lr: float):
+    def __init__(self, model_settings, weights, seeds: Sequence[int], device: torch.device, lr: float,
+                 optimizer: str = "adam", weight_decay: float = 0.0):
         from mpt_core.model import parameter_counts
 
+        if optimizer != "adam" or weight_decay:
+            raise ValueError("--fold-batch trains with Adam without weight decay only; use --fold-batch 1")
         self.stacked = StackedFolds.build(model_settings, seeds=seeds, weights=weights, device=device)
         self.optimizer = FoldAdam(self.stacked.parameters(), lr=lr)
         self.counts = parameter_counts(self.stacked.base)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from mpt_core.names import DATASETS, FACE_MODES, LANDMARK_MODELS, MOTION_OUTPUTS
+from mpt_core.names import DATASETS, FACE_MODES, FLOW_METHODS, LANDMARK_MODELS, MOTION_OUTPUTS
 
 from .app import app, check_choice, fail
 from .datasets_cmd import split_classes
@@ -54,6 +54,13 @@ def preprocess(
                                "motion) instead of one transform per clip; part of the cache key."),
     max_seconds: Optional[float] = typer.Option(None, "--max-seconds", help="casme3: onset-to-offset spans longer "
                                                 "than this are problems (default 10 s)."),
+    flow: bool = typer.Option(False, "--flow", help="Build the flow cache of the baselines instead (onset-to-apex "
+                              "optical flow, optical strain and grey frames; NAME-flow-KEY.h5): `mpt train --model "
+                              "ststnet` and the other baselines read it."),
+    flow_method: str = typer.Option("dis", "--flow-method", help="--flow: dis (OpenCV core) or tvl1 (needs "
+                                    "opencv-contrib-python-headless instead of opencv-python-headless)."),
+    flow_sizes: str = typer.Option("28,60,64,112", "--flow-sizes", help="--flow: the sides the flow maps are "
+                                   "stored at (the baselines' input sizes)."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad clip or frame instead of skipping it."),
     force: bool = typer.Option(False, "--force", help="Recompute even if a complete cache exists."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
@@ -82,12 +89,16 @@ def preprocess(
     if name != COMPOSITE and root is None:
         fail("--root is required (the dataset's root folder)")
 
+    check_choice(flow_method, FLOW_METHODS, "--flow-method")
     from mpt_core.clip import PreprocessSettings
 
-    settings = PreprocessSettings(
-        alpha=alpha, levels=levels, f_lo=f_lo, f_hi=f_hi, order=order, frames=frames,
-        motion_output=motion_output, size=size,
-    )  # fmt: skip
+    if flow:
+        settings = _flow_settings(flow_method, flow_sizes)
+    else:
+        settings = PreprocessSettings(
+            alpha=alpha, levels=levels, f_lo=f_lo, f_hi=f_hi, order=order, frames=frames,
+            motion_output=motion_output, size=size,
+        )  # fmt: skip
     if name == COMPOSITE:
         path = _composite(parts, parts_file, root, annotations, classes, max_seconds, settings=settings,
                           cache_dir=cache_dir, jobs=jobs, strict=strict, force=force, progress=progress, face=face,
@@ -103,6 +114,16 @@ def preprocess(
         track=track, max_seconds=max_seconds,
     )  # fmt: skip
     typer.echo(str(path))
+
+
+def _flow_settings(method: str, sizes: str):
+    from mpt_core.flow_cache import FlowSettings, parse_sizes
+    from mpt_core.settings import SettingsError
+
+    try:
+        return FlowSettings(method=method, sizes=parse_sizes(sizes))
+    except (ValueError, SettingsError) as err:
+        fail(f"--flow-sizes {sizes!r}: {err}")
 
 
 def _composite(parts, parts_file, root, annotations, classes, max_seconds, **build) -> Path:

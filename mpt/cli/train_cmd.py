@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from mpt_core.names import PRECISIONS, PROTOCOLS, TASKS, VARIANTS
+from mpt_core.names import OPTIMIZERS, PRECISIONS, PROTOCOLS, TASKS, VARIANTS
 
 from .app import app, check_choice, fail
 
@@ -38,13 +38,25 @@ def train(
     aus: Optional[str] = typer.Option(None, "--aus", help="--task au: the AUs to detect, e.g. 1,2,4,12 "
                                       "(default 1,2,4,5,6,7,9,10,12,14,15,17)."),
     fold: str = typer.Option("all", "--fold", help="'all', a fold index (0-based, subjects sorted) or a subject id."),
+    model: str = typer.Option("mpt", "--model", help="mpt (the method; --variant picks an ablation), a baseline "
+                              "network on a flow cache (ststnet, offapexnet, dual-inception, rcn-a, sssnet) or a "
+                              "hand-crafted baseline (lbp-top, flow-grid). Baselines read `mpt preprocess --flow` "
+                              "caches and train with their paper's epochs, optimiser, lr and batch size unless "
+                              "those options are given."),
     variant: str = typer.Option("mpt", "--variant", help="Model variant (see `mpt model-info`): mpt, full-ft, head-only, ..."),
     backbone: str = typer.Option("vit_base_patch16_224", "--backbone", help="timm ViT name."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Backbone weights file (.safetensors/.pth/.npz); "
                                            "without it the backbone is random."),
-    epochs: int = typer.Option(20, "--epochs", min=1, help="Fixed number of epochs; the last one is evaluated."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Training batch size."),
-    lr: float = typer.Option(3e-4, "--lr", min=0.0, help="Adam learning rate."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Fixed number of epochs; the last one is "
+                                         "evaluated (default 20; a baseline: its paper's)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Training batch size (default 16; "
+                                             "a baseline: its paper's)."),
+    lr: Optional[float] = typer.Option(None, "--lr", min=0.0, help="Learning rate (default 3e-4; a baseline: its "
+                                       "paper's)."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam (default) or sgd (momentum 0.9); a "
+                                            "baseline: its paper's."),
+    weight_decay: Optional[float] = typer.Option(None, "--weight-decay", min=0.0, help="Weight decay (default 0; "
+                                                 "a baseline: its paper's)."),
     seed: int = typer.Option(0, "--seed", help="Fold i is seeded with seed + i."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     precision: str = typer.Option("auto", "--precision", help="auto (bf16 autocast where the device has native "
@@ -74,11 +86,17 @@ def train(
     of a composite (--protocol lodo), or train on one cache and test on another (--test-cache); emotion
     classes (default) or Action Unit detection (--task au)."""
     from mpt_core.model import ModelSettings
+    from mpt_core.model.baseline import baseline_names, recipe
     from train.loop import run_loso
     from train.report import write_report
     from train.settings import TrainSettings
 
+    check_choice(model, ("mpt",) + baseline_names(), "--model")
     check_choice(variant, VARIANTS, "--variant")
+    if optimizer is not None:
+        check_choice(optimizer, OPTIMIZERS, "--optimizer")
+    if model != "mpt" and (variant != "mpt" or weights is not None):
+        fail(f"--model {model}: --variant and --weights are for --model mpt (a baseline trains from scratch)")
     check_choice(precision, PRECISIONS, "--precision")
     check_choice(task, TASKS, "--task")
     protocol = protocol or ("cross" if test_cache is not None else "loso")
@@ -98,11 +116,13 @@ def train(
         fail(f"--weights {weights}: no such file")
     name = cache.stem + (f"-to-{test_cache.stem}" if test_cache is not None else "")
     name += "" if protocol in ("loso", "cross") else f"-{protocol}"
-    out = out or Path("runs") / f"{name}-{variant}{'-au' if task == 'au' else ''}"
-    ts = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, flip=not no_flip,
-                       memory_budget_gb=memory_budget_gb, precision=precision, fold_batch=n_fold_batch)
-    ms = ModelSettings(variant=variant, backbone=backbone, img_size=img_size, depth=depth, motion_size=motion_size,
-                       prompts=prompts, reduction=reduction, embed_channels=embed_channels)
+    out = out or Path("runs") / f"{name}-{variant if model == 'mpt' else model}{'-au' if task == 'au' else ''}"
+    given = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "weight_decay": weight_decay}
+    training = {**recipe(model), **{k: v for k, v in given.items() if v is not None}}
+    ts = TrainSettings(**training, seed=seed, device=device, flip=not no_flip, memory_budget_gb=memory_budget_gb,
+                       precision=precision, fold_batch=n_fold_batch)
+    ms = ModelSettings(variant=variant, model=model, backbone=backbone, img_size=img_size, depth=depth,
+                       motion_size=motion_size, prompts=prompts, reduction=reduction, embed_channels=embed_channels)
     run = run_loso(cache, train_settings=ts, model_settings=ms, out=out, folds=fold, weights=weights,
                    resume=resume, progress=progress, final=final, final_only=final_only, protocol=protocol,
                    test_cache=test_cache, class_map=class_map, task=task, aus=au_list)

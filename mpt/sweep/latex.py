@@ -21,7 +21,10 @@ def _params(count) -> str | None:
 
 def table_tex(t: dict, results: dict) -> str:
     ref_cols = [(k, name) for k, name in REFERENCE if any((r["reference"] or {}).get(k) is not None for r in t["rows"])]
-    header = [t["header"], "#params (M)", *(f"{name} (%)" for _, name in METRICS)]
+    from .columns import describe_cell, describe_columns
+
+    extra = describe_columns(t)
+    header = [t["header"], *(name for _, name in extra), "#params (M)", *(f"{name} (%)" for _, name in METRICS)]
     header += [name for _, name in ref_cols]
     rows, notes = [], []
     for r in t["rows"]:
@@ -36,7 +39,7 @@ def table_tex(t: dict, results: dict) -> str:
         for k, _ in ref_cols:
             value = (r["reference"] or {}).get(k)
             refs.append(None if value is None else str(value) if k == "params_m" else Stat(float(value)))
-        rows.append([label, *ours, *refs])
+        rows.append([label, *(escape(describe_cell(r, k)).replace("—", "--") for k, _ in extra), *ours, *refs])
     clips = [r["clips"] for r in t["rows"] if r.get("clips")]
     seeds = len(results["seeds"])
     caption = (f"{escape(t['name'])}: {escape(results['dataset'])}, LOSO, last epoch, pooled over "
@@ -45,8 +48,8 @@ def table_tex(t: dict, results: dict) -> str:
                + "; best per metric column in bold.")
     if ref_cols and t["reference"]:
         caption += f" Paper columns: {escape(t['reference'])}."
-    n_ours = 1 + len(METRICS)
-    metric_cols = list(range(2, 2 + len(METRICS)))
+    n_ours = 1 + len(METRICS) + len(extra)
+    metric_cols = list(range(2 + len(extra), 2 + len(extra) + len(METRICS)))
     metric_cols += [1 + n_ours + i for i, (k, _) in enumerate(ref_cols) if k != "params_m"]
     groups = [("ours", 1, n_ours), ("paper (reported)", n_ours + 1, n_ours + len(ref_cols))] if ref_cols else None
     slug = re.sub(r"[^a-z0-9]+", "-", t["name"].lower()).strip("-") or "table"

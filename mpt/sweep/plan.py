@@ -37,7 +37,7 @@ class CacheJob:
     dataset: str
     root: Path
     annotations: Path | None
-    settings: PreprocessSettings
+    settings: PreprocessSettings  # or FlowSettings: the flow cache of the baselines
     classes: tuple | None
     face: str | None
     strict: bool
@@ -50,9 +50,15 @@ class CacheJob:
                     cache_dir=self.cache_dir, jobs=self.jobs, strict=self.strict,
                     classes=list(self.classes) if self.classes else None, face=self.face)
 
+    @property
+    def kind(self) -> str:
+        return "clip" if isinstance(self.settings, PreprocessSettings) else "flow"
+
     def describe(self) -> str:
-        changed = {k: v for k, v in self.settings.to_dict().items() if v != getattr(PreprocessSettings(), k)}
+        default = type(self.settings)()
+        changed = {k: v for k, v in self.settings.to_dict().items() if v != default.to_dict()[k]}
         parts = [f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in changed.items()]
+        parts = (["flow cache"] if self.kind == "flow" else []) + parts
         parts += [f"{k} {v}" for k, v in (("classes", self.classes), ("face", self.face)) if v]
         return f"{self.dataset}: {', '.join(parts) or 'default settings'} [{self.key}]"
 
@@ -97,10 +103,21 @@ def _jsonable(value):
     return str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
 
 
+def cache_settings(config: Config):
+    """What the configuration's cache is built with: its ``PreprocessSettings`` for MPT; the default
+    ``FlowSettings`` (the flow cache) for a baseline (``model_input``)."""
+    from mpt_core.flow_cache import FlowSettings
+    from mpt_core.model.baseline import model_input
+
+    return config.preprocess if model_input(config.model)[0] == "clip" else FlowSettings()
+
+
 def cache_identity(spec: SweepSpec, config: Config) -> dict:
+    settings = cache_settings(config)
+    kind = {} if isinstance(settings, PreprocessSettings) else {"kind": "flow"}
     return {"dataset": spec.dataset, "root": str(spec.root), "annotations": _jsonable(spec.annotations),
-            "settings": config.preprocess.to_dict(), "classes": _jsonable(config.classes), "face": config.face,
-            "strict": config.strict}
+            "settings": settings.to_dict(), "classes": _jsonable(config.classes), "face": config.face,
+            "strict": config.strict, **kind}
 
 
 def run_identity(spec: SweepSpec, config: Config, seed: int) -> dict:
@@ -109,7 +126,7 @@ def run_identity(spec: SweepSpec, config: Config, seed: int) -> dict:
 
 
 def _token(key: str, value) -> str:
-    if key == "variant":
+    if key in ("variant", "model"):
         return str(value)
     if isinstance(value, bool):
         return key if value else f"no_{key}"
@@ -164,7 +181,7 @@ def _valid_cache(path: str | None, job: CacheJob) -> bool:
     if not path:
         return False
     try:
-        meta = read_cache_meta(path)
+        meta = read_cache_meta(path, job.kind)
     except (CacheError, OSError, ValueError):
         return False
     return meta.settings == job.settings.to_dict()
@@ -185,8 +202,8 @@ def plan_sweep(spec: SweepSpec, out) -> Plan:
                 continue
             key = _digest(cache_identity(spec, row.config), 12)
             c = row.config
-            caches.setdefault(key, CacheJob(key, spec.dataset, spec.root, spec.annotations, c.preprocess, c.classes,
-                                            c.face, c.strict, spec.cache_dir, spec.jobs))
+            caches.setdefault(key, CacheJob(key, spec.dataset, spec.root, spec.annotations, cache_settings(c),
+                                            c.classes, c.face, c.strict, spec.cache_dir, spec.jobs))
             ids = []
             for seed in spec.seeds:
                 digest = _digest(run_identity(spec, row.config, seed), 8)

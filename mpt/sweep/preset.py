@@ -85,6 +85,26 @@ WEIGHTS_HINTS = {
     "vit_base_patch32_clip_quickgelu_224": "vit_base_patch32_clip_quickgelu_224.openai.safetensors",
 }
 PRESETS = ("paper",)
+COMPARISON = "Comparison: MPT and baselines (same folds, metrics and last-epoch rule)"
+COMPARISON_NOTE = ("baselines trained here, not copied: the networks on the flow cache (`mpt preprocess --flow`, DIS) "
+                   "with their papers' epochs, optimiser, learning rate and batch size; LBP-TOP and flow-grid with a "
+                   "class-balanced linear classifier fitted per fold")
+
+
+def comparison_rows() -> list[dict]:
+    """MPT, every zoo network with its published recipe, and the hand-crafted methods."""
+    from mpt_core.model.baseline import recipe, zoo
+    from mpt_core.names import HANDCRAFTED
+
+    rows = [{"label": "MPT (Ours)", "variant": "mpt"}]
+    for name in tuple(zoo().ZOO) + HANDCRAFTED:
+        r = recipe(name)
+        row = {"label": name, "model": name, "epochs": r["epochs"]}
+        if name in zoo().ZOO:
+            row.update(lr=r["lr"], batch_size=r["batch_size"], optimizer=r["optimizer"],
+                       weight_decay=r["weight_decay"])
+        rows.append(row)
+    return rows
 
 
 def toml_value(value) -> str:
@@ -148,4 +168,8 @@ def paper_spec(dataset: str, root, *, weights=None, annotations=None, backbone_w
                 row["reference"] = {k: v for k, v in zip(("params_m", "acc", "f1"), ref) if v is not None}
             lines.append(f"  {toml_value(row)},")
         lines.append("]")
+    lines += ["", "[[table]]", f"name = {toml_value(COMPARISON)}", "header = \"method\"", "compare = true",
+              f"note = {toml_value(COMPARISON_NOTE)}", "rows = ["]
+    lines += [f"  {toml_value(row)}," for row in comparison_rows()]
+    lines.append("]")
     return "\n".join(lines) + "\n"

@@ -105,7 +105,11 @@ def table_section(plan: Plan, t: dict, index: int) -> Html:
             for k, _ in METRICS}
     best_ref = {k: max(((r["reference"] or {}).get(k) for r in t["rows"] if (r["reference"] or {}).get(k) is not None),
                        default=None) for k, _ in ref_cols if k != "params_m"}
-    header = [t["header"], "trainable params", *(f"{name} (%)" for _, name in METRICS), "seeds", "run reports"]
+    from .columns import describe_cell, describe_columns
+
+    extra = describe_columns(t)
+    header = [t["header"], *(name for _, name in extra), "trainable params", *(f"{name} (%)" for _, name in METRICS),
+              "seeds", "run reports"]
     header += [f"paper {name}" for _, name in ref_cols]
     rows, notes = [], []
     for r in t["rows"]:
@@ -119,7 +123,7 @@ def table_section(plan: Plan, t: dict, index: int) -> Html:
         for rid, seed in seeds.items():
             href = run_page_href(plan, rid)
             links.append(link(href, f"seed {seed}") if href else tag("span", f"seed {seed} (not finished)", cls="ref"))
-        cells = [label]
+        cells = [label, *(describe_cell(r, k) for k, _ in extra)]
         if r["skipped"]:
             cells += ["—"] * (len(METRICS) + 1) + ["0", ""]
         else:
@@ -134,7 +138,7 @@ def table_section(plan: Plan, t: dict, index: int) -> Html:
             text = "—" if value is None else str(value) if k == "params_m" else f"{value:.2f}"
             cells.append(cell(text, numeric=True, cls="ref best" if value is not None and best_ref.get(k) == value else "ref"))
         rows.append(cells)
-    parts = [table(header, rows, numeric_columns=(1, 2, 3, 4))]
+    parts = [table(header, rows, numeric_columns=(2, 3, 4, 5, 6) if extra else (1, 2, 3, 4))]
     if ref_cols and t["reference"]:
         parts.append(paragraph(f"paper columns: {t['reference']}", cls="subtitle"))
     if t["note"]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mpt_core.fileio import atomic_write
 
-from .columns import AU_METRICS, METRICS, REFERENCE
+from .columns import AU_METRICS, METRICS, REFERENCE, describe_cell, describe_columns, what_it_is
 from .plan import DONE, Plan
 
 
@@ -60,9 +60,10 @@ def collect(plan: Plan) -> dict:
                 **{k: _stats([figures[i][0][k] for i in done]) for k, _ in METRICS},
                 **{k: s for k, _ in AU_METRICS if (s := _stats([figures[i][0][k] for i in done]))},
                 "skipped": row.skip, "note": row.note, "reference": row.reference,
+                **(what_it_is(row.config) if table.compare and row.config is not None else {}),
             })  # fmt: skip
         tables.append({"name": table.name, "header": table.header, "reference": table.reference,
-                       "note": table.note, "rows": rows})
+                       "note": table.note, "rows": rows, **({"compare": True} if table.compare else {})})
     return {"dataset": plan.spec.dataset, "seeds": list(plan.spec.seeds), "tables": tables,
             "metrics": "pooled over the LOSO folds of each run (last epoch); mean and sample standard deviation "
                        "over seeds"}
@@ -90,7 +91,9 @@ def render(results: dict) -> str:
         ref_cols = [(k, name) for k, name in REFERENCE
                     if any((r["reference"] or {}).get(k) is not None for r in t["rows"])]
         metrics = METRICS + tuple(m for m in AU_METRICS if any(m[0] in r for r in t["rows"]))
-        head = [t["header"], "trainable params", *(f"{name} (%)" for _, name in metrics), "seeds"]
+        extra = describe_columns(t)
+        head = [t["header"], *(name for _, name in extra), "trainable params", *(f"{name} (%)" for _, name in metrics),
+                "seeds"]
         head += [f"ref. {name}" for _, name in ref_cols]
         out += [f"## {t['name']}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         notes = []
@@ -101,11 +104,12 @@ def render(results: dict) -> str:
                 name = r["label"] if t["header"] == "row" else f"{t['header']} = {r['label']}"
                 notes.append(f"({len(notes) + 1}) {name}: {'; '.join(why)}")
                 label += f" ({len(notes)})"
+            described = [describe_cell(r, k) for k, _ in extra]
             if r["skipped"]:
-                cells = ["—"] * (len(metrics) + 1) + ["0"]
+                cells = described + ["—"] * (len(metrics) + 1) + ["0"]
             else:
                 params = r["trainable_parameters"]
-                cells = [f"{params:,}" if params is not None else "", *(_cell(r.get(k)) for k, _ in metrics),
+                cells = described + [f"{params:,}" if params is not None else "", *(_cell(r.get(k)) for k, _ in metrics),
                          f"{r['seeds']}/{r['seeds_planned']}"]
             refs = [_ref((r["reference"] or {}).get(k), k) for k, _ in ref_cols]
             out.append("| " + " | ".join([label, *cells, *refs]) + " |")

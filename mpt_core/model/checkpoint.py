@@ -28,11 +28,20 @@ class CheckpointError(ValueError):
     """A checkpoint file is missing, malformed, or does not fit the model it describes."""
 
 
+def trained_buffers(model: nn.Module) -> set[str]:
+    """The buffers that training sets (a baseline's batch-norm statistics and per-fold input statistics:
+    ``model.trained_buffers()``); saved with the trainable weights. MPT has none."""
+    names = getattr(model, "trained_buffers", None)
+    return set(names()) if names is not None else set()
+
+
 def trainable_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The parameters with ``requires_grad``, detached; raises if there are none."""
+    """The parameters with ``requires_grad`` and the trained buffers, detached; raises if there are none."""
     sd = {name: p.detach() for name, p in model.named_parameters() if p.requires_grad}
     if not sd:
         raise ValueError("the model has no trainable parameters")
+    keep = trained_buffers(model)
+    sd.update({name: b.detach() for name, b in model.named_buffers() if name in keep})
     return sd
 
 
@@ -96,7 +105,7 @@ def load_checkpoint(
         warnings.filterwarnings("ignore", message="no weights file given")
         model = build_model(settings, weights_path)
 
-    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad} | trained_buffers(model)
     frozen = set(model.state_dict()) - trainable
     missing = set(model.state_dict()) - set(sd)
     unexpected = set(sd) - set(model.state_dict())

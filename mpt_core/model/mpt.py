@@ -194,6 +194,10 @@ def create_backbone(settings: ModelSettings) -> nn.Module:
 
 def build_model(settings: ModelSettings, weights: str | Path | None = None) -> MPTModel:
     """Build the model of ``settings``; ``weights`` is a local backbone weights file (or None: random)."""
+    if settings.model != "mpt":  # a baseline network behind the same interface (model/baseline.py)
+        from .baseline import build_baseline
+
+        return build_baseline(settings, weights)
     spec = VARIANT_SPECS[settings.variant]
     if weights is not None and not spec.pretrained:
         raise ValueError(f"variant {settings.variant!r} trains a random backbone: do not pass weights ({weights})")

@@ -17,6 +17,7 @@ class ModelSettings(SettingsMixin):
     _kind = "model setting"
 
     variant: str = "mpt"
+    model: str = "mpt"  # or a baseline: a zoo network (mpt_core/model/zoo) or a hand-crafted method (mpt_core/features)
     backbone: str = "vit_base_patch16_224"
     num_classes: int = 5
     prompts: int = 5          # K motion (or VPT) tokens
@@ -35,5 +36,9 @@ class ModelSettings(SettingsMixin):
                 raise SettingsError(f"ModelSettings.{f.name}: invalid value {value!r}")
         if self.variant not in VARIANTS:
             raise SettingsError(f"ModelSettings.variant: unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
+        if self.model != "mpt":
+            from .baseline import check_model_name
+
+            check_model_name(self.model)  # raises SettingsError for an unknown name
         if self.frames < 2:
             raise SettingsError(f"ModelSettings.frames: need at least 2 frames, got {self.frames}")
