@@ -42,9 +42,9 @@ HELP: dict[str, tuple[str, str]] = {
 PANELS: dict[str, dict[str, tuple[str, ...]]] = {
     "train": {
         "Data and protocol": ("--cache", "--test-cache", "--protocol", "--class-map", "--task", "--aus", "--fold"),
-        "Model": ("--variant", "--backbone", "--weights", "--img-size", "--depth", "--motion-size", "--prompts",
+        "Model": ("--model", "--variant", "--backbone", "--weights", "--img-size", "--depth", "--motion-size", "--prompts",
                   "--reduction", "--embed-channels"),
-        "Optimisation": ("--epochs", "--batch-size", "--lr", "--seed", "--no-flip"),
+        "Optimisation": ("--epochs", "--batch-size", "--lr", "--optimizer", "--weight-decay", "--seed", "--no-flip"),
         "Hardware": ("--device", "--precision", "--fold-batch", "--memory-budget-gb"),
         "Run folder": ("--out", "--resume", "--final", "--final-only", "--progress"),
     },
@@ -53,6 +53,7 @@ PANELS: dict[str, dict[str, tuple[str, ...]]] = {
         "Magnification and frames": ("--alpha", "--levels", "--f-lo", "--f-hi", "--order", "--frames",
                                      "--motion-output", "--size"),
         "Faces": ("--face", "--landmarks", "--track"),
+        "Flow cache (baselines)": ("--flow", "--flow-method", "--flow-sizes"),
         "Cache and workers": ("--cache-dir", "--jobs", "--force", "--progress"),
     },
     "instruct": {

@@ -82,7 +82,9 @@ def train(
                                        help="C, the channels of the prompt generator's frame embedding."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar per fold."),
 ) -> None:
-    """Train and evaluate on a preprocessed cache: leave one subject out (default), leave one dataset out
+    """Train and evaluate on a cache: MPT or a baseline, leave one subject out or another protocol.
+
+    Train and evaluate on a preprocessed cache: leave one subject out (default), leave one dataset out
     of a composite (--protocol lodo), or train on one cache and test on another (--test-cache); emotion
     classes (default) or Action Unit detection (--task au)."""
     from mpt_core.model import ModelSettings
