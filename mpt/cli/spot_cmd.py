@@ -68,7 +68,9 @@ def run(
                                               "folder: cas_pred.csv / samm_pred.csv, vid,pred_onset,pred_offset,type "
                                               "(me/mae); read back by `mpt spot evaluate`."),
 ) -> None:
-    """Spot expressions: track and stabilise the face, measure where each facial region is relative to
+    """Spot micro- and macro-expressions in long videos or frame folders.
+
+    Spot expressions: track and stabilise the face, measure where each facial region is relative to
     the head (optical flow), score its deviation from the neutral face, pick peaks above the video's
     threshold (two passes; blinks set aside), and turn them into intervals typed by length.
 
@@ -150,7 +152,9 @@ def evaluate_cmd(
                                         "video's last frame is an error (the table alone does not know the "
                                         "videos' lengths)."),
 ) -> None:
-    """Score predicted intervals: IoU >= 0.5 with frames counted inclusively, one-to-one matching (highest
+    """Score spotted intervals against a corpus's table (IoU >= 0.5; --megc as the leaderboard).
+
+    Score predicted intervals: IoU >= 0.5 with frames counted inclusively, one-to-one matching (highest
     IoU first) per video and type, TP/FP/FN summed over videos; precision, recall and F1 for micro,
     macro and overall, and per subject."""
     check_choice(dataset, SPOT_DATASETS, "--dataset")
