@@ -25,7 +25,8 @@ import numpy as np
 
 from mpt_core.spot_metric import Counts, Spot, as_json, evaluate
 from mpt_core.spot_signal import RegionPositions
-from mpt_core.spotting import DEFAULT_P, P_GRID, Scores, SpotSettings, choose_p, default_step, scores, spot, window
+from mpt_core.spotting import (DEFAULT_P, P_GRID, Scores, SpotSettings, check_step, choose_p, default_step, scores,
+                               spot, window)
 
 from .source import LongInput, open_input
 from .tracking import track_frames
@@ -56,7 +57,7 @@ class VideoSignal:
     def spots(self, p: float, settings: SpotSettings) -> tuple[list[dict], list[int]]:
         found, blinks = spot(self.scores, self.rate, p, settings)
         out = [{"onset": self.numbers[s.onset], "apex": self.numbers[s.apex], "offset": self.numbers[s.offset],
-                "type": s.type, "score": round(s.score, 3)} for s in found]
+                "type": s.type, "score": round(s.score, 3), "starts_before": s.starts_before} for s in found]
         return out, [self.numbers[b] for b in blinks]
 
     def as_spots(self, intervals: list[dict]) -> list[Spot]:
@@ -126,11 +127,26 @@ def _lost_numbers(sig: VideoSignal) -> list[int]:
     return out
 
 
+def _notes(sig: VideoSignal, intervals: list[dict]) -> list[str]:
+    """Sentences on what the score rests on: a video that starts mid-expression."""
+    notes = []
+    if sig.scores.neutral:
+        a, b = sig.scores.neutral[0]
+        for i in intervals:
+            if i["starts_before"]:
+                notes.append(f"starts mid-expression: the face is away from its neutral (calmest) stretch, frames "
+                             f"{sig.numbers[a]}-{sig.numbers[b]}, from the first frame; the interval "
+                             f"{i['onset']}-{i['offset']} begins before the video, its onset was not seen")
+    return notes
+
+
 def video_result(sig: VideoSignal, p: float, settings: SpotSettings) -> dict:
     intervals, blinks = sig.spots(p, settings)
     out = {"input": sig.input.source, "fps": sig.input.fps, "intervals": intervals, "lost": _lost_numbers(sig),
            "blinks": blinks, "p": p, "step": sig.step, "k": window(settings.k_s, sig.rate) * sig.step,
-           "tracker": sig.tracker, "first": sig.numbers[0], "last": sig.numbers[-1]}
+           "tracker": sig.tracker, "first": sig.numbers[0], "last": sig.numbers[-1],
+           "neutral": [[sig.numbers[a], sig.numbers[b]] for a, b in sig.scores.neutral],
+           "notes": _notes(sig, intervals)}
     if sig.input.video:
         out = {"subject": sig.input.subject, "video": sig.input.video, **out}
     return out
@@ -151,6 +167,8 @@ def spot_inputs(inputs, *, fps=None, p=None, step=None, csv_out=None, plot=None,
     p = DEFAULT_P if p is None else p
     results, signals = [], []
     sources = [open_input(path, fps) for path in inputs]  # every input checked before any work
+    for source in sources:
+        check_step(step or default_step(source.fps), source.fps, source.source)
     for source in sources:
         source = LongInput(source.source, source.fps, source.files, source.numbers, "", Path(source.source).stem)
         count = source.count()
@@ -177,6 +195,8 @@ def spot_dataset(name: str, root: Path, annotations: Path | None, *, with_eval: 
     index = read_long_videos(name, root, annotations, strict=True)  # a missing video would bias the evaluation
     if not index.videos:
         raise SpotInputError(f"{name}: no videos to spot under {root} ({len(index.skipped)} rows skipped)")
+    for v in index.videos:
+        check_step(step or default_step(v.fps), v.fps, str(v.folder))
     signals = []
     total = sum(math.ceil(len(v.frames) / (step or default_step(v.fps))) for v in index.videos)
     bar, advance = _progress_bar(2 * total, f"spot {name}: {len(index.videos)} videos", progress)

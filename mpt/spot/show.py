@@ -66,6 +66,8 @@ def show(result: dict) -> None:
         if res["lost"]:
             out.print(f"  face lost in {len(res['lost'])} frame(s): {_ranges(res['lost'])} (no interval there)",
                       highlight=False, soft_wrap=True)
+        for note in res.get("notes", ()):
+            out.print(f"  {note}", highlight=False, soft_wrap=True)
         if res["blinks"]:
             out.print(f"  blinks (not intervals) at frames {', '.join(map(str, res['blinks']))}", highlight=False,
                       soft_wrap=True)
