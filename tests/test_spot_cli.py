@@ -45,7 +45,8 @@ def test_dataset_json_eval_csv_plot(synth, tmp_path):
         assert v["p"] == result["folds"][v["subject"]]["p"]  # each subject's p came from the other subject
         assert v["fps"] == 30 and v["lost"] == []
         for i in v["intervals"]:
-            assert set(i) == {"onset", "apex", "offset", "type", "score"} and i["onset"] <= i["apex"] <= i["offset"]
+            assert set(i) == {"onset", "apex", "offset", "type", "score", "starts_before"}
+            assert i["onset"] <= i["apex"] <= i["offset"]
     events = json.loads((out / "synth-events.json").read_text())
     truth = sum(e["kind"] in ("micro", "macro") for v in events for e in v["events"])
     ev = result["evaluation"]
