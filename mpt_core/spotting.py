@@ -21,7 +21,9 @@ Step by step (``positions`` come from ``spot_signal``; a frame here is a process
    baselines), but at least ``noise_floor`` (2) times the score's neutral level: where nothing happens
    (the second pass of a video without micro-expressions) the rule alone would put T in the noise.
    ``p`` is never chosen on a test subject: ``choose_p`` picks it on other subjects.
-4. Peaks. Local maxima above T, the highest first, each at least k frames from a taken one, where
+4. Peaks. Local maxima above T, the highest first, each at least k frames from a taken one and
+   moving some region at least ``min_px`` (0.1 crop px: a face that does not move at all, its
+   positions wandering by hundredths of a pixel, scores high against its own tiny jitter), where
    k = ``k_s`` x rate (about half a micro-expression: 0.2 s, 6 frames at 30 fps; at 200 fps with
    every 7th frame, 6 processed frames = 42 input frames) and not inside an interval already taken.
 5. Intervals. Around a peak, the frames whose score stays above ``extent`` (a fraction) of the peak's
@@ -70,6 +72,7 @@ class SpotSettings:
     noise_floor: float = 2.0  # a peak must reach this many times the score's neutral level, whatever p says
     blink_ratio: float = 3.0  # eyelid over lower-face displacement (pixels) above which a peak is a blink ...
     blink_brow_ratio: float = 2.0  # ... when the eyelids also moved this many times more than the brows
+    min_px: float = 0.1  # a peak must move some region this far from neutral (crop px, 128 px side)
 
     @property
     def pad(self) -> float:
@@ -244,6 +247,8 @@ def _pass(face: np.ndarray, sc: Scores, rate: float, p: float, settings: SpotSet
     for peak in sorted(candidates, key=lambda i: (-valid[i], i)):
         if any(abs(peak - t) < k for t in peaks) or any(s.onset <= peak <= s.offset for s in out + taken):
             continue
+        if sc.brow_px is not None and not max(sc.brow_px[peak], sc.lower_px[peak], sc.eyes_px[peak]) >= settings.min_px:
+            continue  # a still face wandering by hundredths of a pixel: high scores, no motion
         peaks.append(int(peak))
         lo, hi = _run(valid, int(peak), floor + settings.extent * (valid[peak] - floor))
         if _is_blink(sc, lo, hi, settings):
