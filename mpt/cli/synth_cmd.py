@@ -36,6 +36,11 @@ def synth(
                              "scale with it)."),
     jobs: int = typer.Option(None, "--jobs", min=1, help="Parallel worker processes (default: all CPU cores)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a dataset made there with other settings."),
+    preset: str = typer.Option("real", "--preset", help="How hard the motion is to read. real: calibrated to real "
+                               "CASME II clips (every region moves a little where nothing is annotated, AU "
+                               "amplitudes spread over a factor of about 3, the real AU frequencies and head motion; "
+                               "docs/guide/realism.md). easy: clean AU motion on a still face (the generator before "
+                               "format version 2)."),
 ) -> None:
     """Generate a synthetic micro-expression dataset whose labels live only in subtle AU-like motion.
 
@@ -44,6 +49,9 @@ def synth(
     blink, head turn and expression in OUT_DIR/synth-events.json.
     """
     check_choice(layout, LAYOUTS, "--layout")
+    from preprocess.synth.presets import PRESETS
+
+    check_choice(preset, tuple(PRESETS), "--preset")
     if layout in LONG_LAYOUTS:
         from preprocess.synth.longvideo import MAX_SUBJECTS, generate_long_videos
 
@@ -52,15 +60,16 @@ def synth(
             fail(f"--subjects {subjects}: the {layout} layout has room for {MAX_SUBJECTS[layout]}")
         table = generate_long_videos(out_dir, layout=layout, subjects=subjects, videos_per_subject=videos_per_subject,
                                      seconds=seconds, seed=seed, width=width, height=height, jobs=jobs, progress=True,
-                                     overwrite=overwrite)
+                                     overwrite=overwrite, preset=preset)
     elif layout == "casme3":
         from preprocess.synth import generate_synthetic_casme3
 
         table = generate_synthetic_casme3(out_dir, subjects=subjects or 26, clips_per_subject=clips_per_subject,
-                                          seed=seed, jobs=jobs, progress=True, overwrite=overwrite)
+                                          seed=seed, jobs=jobs, progress=True, overwrite=overwrite,
+                                          preset=preset)
     else:
         from preprocess.synth import generate_synthetic
 
         table = generate_synthetic(out_dir, subjects=subjects or 26, clips_per_subject=clips_per_subject, seed=seed,
-                                   size=size, jobs=jobs, progress=True, overwrite=overwrite)
+                                   size=size, jobs=jobs, progress=True, overwrite=overwrite, preset=preset)
     typer.echo(str(table))

@@ -28,15 +28,17 @@ import cv2
 import numpy as np
 
 from .face import Face, render_face
+from .background import skin_bursts
 from .motion import au_field, envelope, head_drift
-from .writer import (FLICKER_STD, NOISE_BANK, NOISE_STD, _write_stable_zip, camera_jpeg, quota, render_subjects,
+from .presets import DEFAULT_PRESET, get_preset
+from .writer import (FLICKER_STD, NOISE_BANK, _write_stable_zip, camera_jpeg, quota, render_subjects,
                      reuse_or_clear)
 
 FPS = 30
 LABEL_FILE = "cas(me)3_part_A_ME_label_JpgIndex_synth.xlsx"
 FRAMES_DIR = "part_A"
 SETTINGS_FILE = "synth-settings.json"
-FORMAT_VERSION = 1  # bump when the generator's output changes
+FORMAT_VERSION = 2  # bump when the generator's output changes (2: presets, the calibrated "real" default)
 HEADER = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion")
 SHEETS = ("label", "Sheet1", "Sheet3")  # as in the real table (the other two are empty)
 # the real v2 table, 860 rows ('Others' counted with 'others')
@@ -185,19 +187,28 @@ def one_face(gray: np.ndarray, eyes: np.ndarray) -> bool:
 
 
 def render_recording(
-    face: Face, rec: Recording, seed: int, width: int, height: int, place: tuple[int, int, float]
+    face: Face, rec: Recording, seed: int, width: int, height: int, place: tuple[int, int, float],
+    preset=DEFAULT_PRESET,
 ) -> list[bytes] | None:
     """JPEG bytes of frames 1..rec.last with the face at ``place`` = (x0, y0, roll in degrees), or
-    None when an onset frame does not show exactly one face (``one_face``)."""
+    None when an onset frame does not show exactly one face (``one_face``). The ``preset`` sets the AU
+    amplitudes, the noise and the skin's background motion (``background.skin_bursts``)."""
+    preset = get_preset(preset)
     rng = np.random.default_rng([seed, 2, rec.subject, rec.index])  # the same motion wherever the face is
     size = face.image.shape[0]
-    fields = [au_field(me.aus, face.points, size, rng) for me in rec.mes]  # (2, size, size) each
+    fields = [au_field(me.aus, face.points, size, rng, amp_px=preset.amp_px, max_px=preset.max_px,
+                       shapes=preset.shapes, amp_scale=preset.amp_scale, amp_sigma=preset.amp_sigma) for me in rec.mes]  # (2, size, size) each
     frames = np.arange(1, rec.last + 1)
     envs = [envelope(frames, me.onset, me.apex, me.offset) for me in rec.mes]
+    # a stream of its own, so that the easy preset's bytes are those of format version 1
+    for env, field in skin_bursts(np.random.default_rng([seed, 14, rec.subject, rec.index]), len(frames), FPS, size,
+                                  preset):
+        fields.append(field)
+        envs.append(env)
     drift = head_drift(rng, len(frames), size) + rng.uniform(-1.5, 1.5, 2).astype(np.float32) * size / 224
     gain = rng.uniform(0.92, 1.08) * (1 + rng.normal(0, FLICKER_STD, len(frames)))
     pad = 32
-    bank = rng.standard_normal((NOISE_BANK, height + pad, width + pad, 3), dtype=np.float32) * NOISE_STD
+    bank = rng.standard_normal((NOISE_BANK, height + pad, width + pad, 3), dtype=np.float32) * np.float32(preset.noise_std)
     crops = rng.integers(0, pad + 1, (len(frames), 2))
     # frame pixel -> face-image pixel (the inverse of: rotate by roll about the centre, shift to x0, y0)
     x0, y0, roll = place
@@ -229,7 +240,8 @@ def render_recording(
     return out
 
 
-def _render_subject(recordings: list[Recording], seed: int, width: int, height: int, root: Path) -> int:
+def _render_subject(recordings: list[Recording], seed: int, width: int, height: int, root: Path,
+                    preset: str = DEFAULT_PRESET) -> int:
     """One worker task: a face that every recording shows detectably, then its frames on disk."""
     cv2.setNumThreads(1)  # one thread per worker; the parallelism is across subjects
     subject = recordings[0].subject
@@ -244,7 +256,7 @@ def _render_subject(recordings: list[Recording], seed: int, width: int, height: 
                 x0 = rng.integers(round(0.05 * size), width - round(1.05 * size) + 1)
                 y0 = rng.integers(0, height - round(1.1 * size) + 1)  # room below the chin for a face crop
                 place = (int(x0), int(y0), float(rng.uniform(-MAX_ROLL_DEG, MAX_ROLL_DEG)))
-                frames = render_recording(face, rec, seed, width, height, place)
+                frames = render_recording(face, rec, seed, width, height, place, preset)
                 if frames is not None:
                     written.append((rec, frames))
                     break
@@ -290,8 +302,10 @@ def generate_synthetic_casme3(
     jobs: int | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    preset: str = DEFAULT_PRESET,
 ) -> Path:
-    """Write the dataset under ``out_dir`` and return the label-table path.
+    """Write the dataset under ``out_dir`` and return the label-table path. ``preset``: "real" (calibrated
+    motion, the default) or "easy" (the clean generator of format version 1).
 
     A finished dataset with the same settings is reused as it is. ``jobs=None`` uses every CPU
     core; ``jobs=1`` renders in this process. ``overwrite`` replaces an existing dataset made with
@@ -305,16 +319,17 @@ def generate_synthetic_casme3(
             raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ValueError(f"jobs must be a positive integer or None, got {jobs!r}")
+    get_preset(preset)
     out = Path(out_dir)
     root, label, settings_path = out / FRAMES_DIR, out / LABEL_FILE, out / SETTINGS_FILE
     settings = {"layout": "casme3", "subjects": subjects, "clips_per_subject": clips_per_subject, "seed": seed,
-                "width": width, "height": height, "fps": FPS, "format_version": FORMAT_VERSION}
+                "width": width, "height": height, "fps": FPS, "preset": preset, "format_version": FORMAT_VERSION}
     if reuse_or_clear(out, settings, frames=root, table=label, settings_file=settings_path, overwrite=overwrite):
         return label  # finished earlier with the same settings: reuse
 
     recordings = plan_recordings(subjects, clips_per_subject, seed)
     by_subject = [[r for r in recordings if r.subject == s] for s in range(1, subjects + 1)]
-    task = partial(_render_subject, seed=seed, width=width, height=height, root=root)
+    task = partial(_render_subject, seed=seed, width=width, height=height, root=root, preset=preset)
     render_subjects(task, by_subject, jobs=jobs, progress=progress, label=f"synth casme3: {subjects} subjects",
                     total=subjects * clips_per_subject)
     write_label(label, recordings)  # written last: its presence marks a finished dataset

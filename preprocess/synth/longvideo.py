@@ -16,8 +16,11 @@ times (at least ``GAP_S`` apart):
   in the real tables' proportions);
 - blinks (AU45 closing the upper lids, 0.1-0.3 s, every 2-6 s), which MEGC does not annotate;
 - occasional head turns (3-8 degrees of roll and a shift over 0.5-1.5 s, kept afterwards),
-on top of a slow head drift, flicker, sensor noise and JPEG. Every event (blinks and turns too)
-is listed in ``OUT/synth-events.json`` for evaluation. The same arguments give the same bytes.
+on top of a slow head drift, flicker, sensor noise and JPEG. With the calibrated ``preset="real"`` (the
+default) the AU amplitudes spread as real ones do (``presets``), and the face's skin moves all the time
+(``background.skin_bursts``: 0.3-1.5 s, about one per second, at the real level), so a spotter sees a
+face that is never still; ``preset="easy"`` is the clean generator of format version 1. Every event
+(blinks and turns too) is listed in ``OUT/synth-events.json`` for evaluation. The same arguments give the same bytes.
 """
 
 from __future__ import annotations
@@ -32,15 +35,17 @@ import numpy as np
 
 from .longvideo_tables import (CAS2_VIDEOS, TableRow, cas2_names, samm_names, write_cas2_table,
                                write_sammlv_tables)
+from .background import skin_bursts
 from .motion import au_field
-from .writer import FLICKER_STD, JPEG_QUALITY, NOISE_BANK, NOISE_STD, render_subjects, reuse_or_clear
+from .presets import DEFAULT_PRESET, get_preset
+from .writer import FLICKER_STD, JPEG_QUALITY, NOISE_BANK, render_subjects, reuse_or_clear
 
 LAYOUTS = {"cas2": 30, "samm-lv": 200}  # layout -> fps
 TABLES = {"cas2": "CASME_sq_gt_synth.xlsx", "samm-lv": "SAMMLV_gt_synth.xlsx"}
 SAMM_CODES = "SAMM_Micro_FACS_Codes_synth.xlsx"
 EVENTS_FILE = "synth-events.json"
 SETTINGS_FILE = "synth-settings.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: presets, the calibrated "real" default
 MICRO_S, MACRO_S, BLINK_S, TURN_S = (0.2, 0.5), (0.5, 3.0), (0.1, 0.3), (0.5, 1.5)
 MICRO_EVERY_S, MACRO_EVERY_S, BLINK_EVERY_S, TURN_EVERY_S = 10.0, 12.0, (2.0, 6.0), 40.0
 GAP_S = 0.6  # least time between two events
@@ -196,10 +201,11 @@ def _pose(rng: np.random.Generator, n: int, size: int, turns: list[tuple[np.ndar
     return pose
 
 
-def render_video(face, plan: VideoPlan, seed: int, width: int, height: int, grey: bool):
+def render_video(face, plan: VideoPlan, seed: int, width: int, height: int, grey: bool, preset=DEFAULT_PRESET):
     """Yield (frame number, JPEG bytes) for frames 1..plan.frames."""
     from .casme3 import _backdrop
 
+    preset = get_preset(preset)
     rng = np.random.default_rng([seed, 22, plan.subject, plan.video])
     size = face.image.shape[0]
     frames = np.arange(1, plan.frames + 1)
@@ -208,7 +214,9 @@ def render_video(face, plan: VideoPlan, seed: int, width: int, height: int, grey
     fields = []
     for e in plan.events:
         if e.kind in ("micro", "macro"):
-            fields.append((intensity(frames, e), au_field(e.aus, face.points, size, rng) * np.float32(e.gain)))
+            fields.append((intensity(frames, e), au_field(e.aus, face.points, size, rng, amp_px=preset.amp_px,
+                                                          max_px=preset.max_px, shapes=preset.shapes,
+                                                          amp_scale=preset.amp_scale, amp_sigma=preset.amp_sigma) * np.float32(e.gain)))
     blink = _blink_field(face.points, size)
     fields += [(intensity(frames, e), blink) for e in plan.events if e.kind == "blink"]
     turns = [(intensity(frames, e), e.gain) for e in plan.events if e.kind == "turn"]
@@ -218,8 +226,12 @@ def render_video(face, plan: VideoPlan, seed: int, width: int, height: int, grey
     y0 = (height - size) / 2 + rng.uniform(-0.05, 0.05) * short
     gain = rng.uniform(0.92, 1.08) * (1 + rng.normal(0, FLICKER_STD, len(frames)))
     noise_pad = 32
-    bank = rng.standard_normal((NOISE_BANK, height + noise_pad, width + noise_pad, 3), dtype=np.float32) * NOISE_STD
+    bank = (rng.standard_normal((NOISE_BANK, height + noise_pad, width + noise_pad, 3), dtype=np.float32)
+            * np.float32(preset.noise_std))
     crops = rng.integers(0, noise_pad + 1, (len(frames), 2))
+    # drawn from a stream of its own, so that the easy preset's bytes are those of format version 1
+    fields += skin_bursts(np.random.default_rng([seed, 23, plan.subject, plan.video]), len(frames),
+                          LAYOUTS["samm-lv" if grey else "cas2"], size, preset)
     gy, gx = np.mgrid[0:size, 0:size].astype(np.float32)
     face_box = (slice(pad, pad + size), slice(pad, pad + size))
     base = source[face_box].copy()
@@ -257,7 +269,8 @@ def _frame_folder(root: Path, layout: str, plan: VideoPlan) -> tuple[Path, str]:
     return root / "SAMM_longvideos" / video, video + "_{n:04d}.jpg"
 
 
-def _render_subject(plans: list[VideoPlan], layout: str, seed: int, width: int, height: int, root: Path) -> int:
+def _render_subject(plans: list[VideoPlan], layout: str, seed: int, width: int, height: int, root: Path,
+                    preset: str = DEFAULT_PRESET) -> int:
     from .casme3 import camera_shading
     from .face import render_face
 
@@ -269,7 +282,7 @@ def _render_subject(plans: list[VideoPlan], layout: str, seed: int, width: int, 
     for plan in plans:
         folder, name = _frame_folder(root, layout, plan)
         folder.mkdir(parents=True, exist_ok=True)
-        for n, data in render_video(face, plan, seed, width, height, grey=layout == "samm-lv"):
+        for n, data in render_video(face, plan, seed, width, height, grey=layout == "samm-lv", preset=preset):
             (folder / name.format(n=n)).write_bytes(data)
     return len(plans)
 
@@ -297,9 +310,12 @@ def generate_long_videos(
     jobs: int | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    preset: str = DEFAULT_PRESET,
 ) -> Path:
     """Write the videos under ``out_dir`` and return the annotation-table path (reused when finished
-    with the same settings; ``overwrite`` replaces a dataset made with other settings)."""
+    with the same settings; ``overwrite`` replaces a dataset made with other settings). ``preset``: "real"
+    (calibrated motion, the default) or "easy" (the clean generator of format version 1)."""
+    get_preset(preset)
     if layout not in LAYOUTS:
         raise ValueError(f"layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
     most_videos = len(CAS2_VIDEOS) if layout == "cas2" else 9
@@ -319,13 +335,13 @@ def generate_long_videos(
     table = out / TABLES[layout]
     settings = {"layout": layout, "subjects": subjects, "videos_per_subject": videos_per_subject,
                 "seconds": float(seconds), "seed": seed, "width": width, "height": height, "fps": LAYOUTS[layout],
-                "format_version": FORMAT_VERSION}
+                "preset": preset, "format_version": FORMAT_VERSION}
     if reuse_or_clear(out, settings, frames=frames_dir, table=table, settings_file=out / SETTINGS_FILE,
                       overwrite=overwrite):
         return table
     plans = plan_videos(layout, subjects, videos_per_subject, float(seconds), seed)
     by_subject = [[p for p in plans if p.subject == s] for s in range(1, subjects + 1)]
-    task = partial(_render_subject, layout=layout, seed=seed, width=width, height=height, root=out)
+    task = partial(_render_subject, layout=layout, seed=seed, width=width, height=height, root=out, preset=preset)
     render_subjects(task, by_subject, jobs=jobs, progress=progress,
                     label=f"synth {layout}: {subjects} subjects x {videos_per_subject} videos", total=len(plans))
     events = [{"subject": (cas2_names if layout == "cas2" else samm_names)(p.subject, p.video)[0],

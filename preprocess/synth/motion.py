@@ -47,20 +47,32 @@ BLOB_SCALE = 1.3  # widens every window in AUS
 MAX_PX = 1.5  # cap on the summed displacement, pixels at 224 px
 
 
-def sample_aus(rng: np.random.Generator, label: str) -> str:
-    choices, weights = zip(*CLASS_AUS[label])
+def sample_aus(rng: np.random.Generator, label: str, class_aus: dict = CLASS_AUS) -> str:
+    choices, weights = zip(*class_aus[label])
     p = np.asarray(weights, np.float64)
     return choices[rng.choice(len(choices), p=p / p.sum())]
 
 
-def au_field(aus: str, points: dict, size: int, rng: np.random.Generator) -> np.ndarray:
+def draw_amplitude(rng: np.random.Generator, amp_px=("uniform", *AU_PEAK_PX), sigma: float | None = None) -> float:
+    """One AU's peak displacement, pixels at 224: ("uniform", lo, hi), or ("lognormal", median, sigma,
+    floor, cap) (the real spread: a log-normal, its faint tail cut at ``floor``; ``sigma`` overrides its)."""
+    if amp_px[0] == "uniform":
+        return float(rng.uniform(amp_px[1], amp_px[2]))
+    _, median, own, floor, cap = amp_px
+    sigma = own if sigma is None else sigma
+    return float(np.clip(median * np.exp(sigma * rng.standard_normal()), floor, cap))
+
+
+def au_field(aus: str, points: dict, size: int, rng: np.random.Generator, *, amp_px=("uniform", *AU_PEAK_PX),
+             max_px: float = MAX_PX, shapes: dict | None = None, amp_scale: dict | None = None,
+             amp_sigma: dict | None = None) -> np.ndarray:
     """Content displacement at the apex, (2, H, W) float32 in output pixels (x, then y)."""
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
     mid = (points["eye_l"][0] + points["eye_r"][0]) / 2
     field = np.zeros((2, size, size), np.float32)
     for au in aus.split("+"):
-        amp = rng.uniform(*AU_PEAK_PX) * size / 224
-        for stem, (dx, dy), (sx, sy) in AUS[au]:
+        amp = draw_amplitude(rng, amp_px, (amp_sigma or {}).get(au)) * (amp_scale or {}).get(au, 1.0) * size / 224
+        for stem, (dx, dy), (sx, sy) in (shapes or AUS)[au]:
             names = [stem] if stem in points else [f"{stem}_l", f"{stem}_r"]
             for name in names:
                 px, py = points[name]
@@ -68,7 +80,7 @@ def au_field(aus: str, points: dict, size: int, rng: np.random.Generator) -> np.
                 w = np.exp(-(((xs - px) / (sx * size * BLOB_SCALE)) ** 2 + ((ys - py) / (sy * size * BLOB_SCALE)) ** 2) / 2)
                 field[0] += amp * dx * outward * w
                 field[1] += amp * dy * w
-    cap = MAX_PX * size / 224
+    cap = max_px * size / 224
     norm = np.sqrt(field[0] ** 2 + field[1] ** 2)
     field *= np.minimum(1.0, cap / np.maximum(norm, 1e-6))
     return field

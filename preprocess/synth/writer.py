@@ -18,6 +18,7 @@ from mpt_core.fileio import atomic_write
 
 from .face import Face
 from .motion import CASME2_COUNTS, CLASSES, au_field, envelope, head_drift, sample_aus
+from .presets import DEFAULT_PRESET, Preset, get_preset
 
 FPS = 200
 SPAN = (30, 120)  # onset..offset frame count, inclusive
@@ -112,8 +113,10 @@ def quota(n: int, counts=CASME2_COUNTS) -> list[int]:
     return out
 
 
-def plan_clips(subjects: int, clips_per_subject: int, seed: int) -> list[ClipPlan]:
-    """Labels follow the CASME II imbalance, shuffled from the seed; names and timing per subject."""
+def plan_clips(subjects: int, clips_per_subject: int, seed: int, preset=DEFAULT_PRESET) -> list[ClipPlan]:
+    """Labels follow the CASME II imbalance, shuffled from the seed; names and timing per subject; the
+    AUs of each label are drawn from the ``preset``'s choices."""
+    class_aus = get_preset(preset).class_aus
     n = subjects * clips_per_subject
     labels = np.repeat(np.arange(len(CLASSES)), quota(n))
     np.random.default_rng([seed, 0]).shuffle(labels)
@@ -132,16 +135,19 @@ def plan_clips(subjects: int, clips_per_subject: int, seed: int) -> list[ClipPla
             onset = first + int(rng.integers(0, 5))
             offset = onset + span - 1
             apex = onset + max(1, round(rng.uniform(0.25, 0.6) * (span - 1)))
-            plans.append(ClipPlan(s, i, name, label, sample_aus(rng, label), first, onset, apex, offset,
+            plans.append(ClipPlan(s, i, name, label, sample_aus(rng, label, class_aus), first, onset, apex, offset,
                                   offset + int(rng.integers(0, 4))))
     return plans
 
 
-def render_clip(face: Face, plan: ClipPlan, seed: int, root: Path) -> None:
-    """Write reg_img{first..last}.jpg: the face warped by drift + AU motion, flicker, noise, JPEG."""
+def render_clip(face: Face, plan: ClipPlan, seed: int, root: Path, preset=DEFAULT_PRESET) -> None:
+    """Write reg_img{first..last}.jpg: the face warped by drift + AU motion (+ the preset's background
+    motion), flicker, noise, JPEG."""
+    preset = get_preset(preset)
     rng = np.random.default_rng([seed, 2, plan.subject, plan.index])
     size = face.image.shape[0]
-    field = au_field(plan.aus, face.points, size, rng)
+    field = au_field(plan.aus, face.points, size, rng, amp_px=preset.amp_px, max_px=preset.max_px,
+                     shapes=preset.shapes, amp_scale=preset.amp_scale, amp_sigma=preset.amp_sigma)
     frames = np.arange(plan.first, plan.last + 1)
     env = envelope(frames, plan.onset, plan.apex, plan.offset)
     drift = head_drift(rng, len(frames), size) + rng.uniform(-1.5, 1.5, 2).astype(np.float32) * size / 224
@@ -150,8 +156,9 @@ def render_clip(face: Face, plan: ClipPlan, seed: int, root: Path) -> None:
     # Sensor noise: random crops of a small per-clip bank (drawing fresh normals per frame
     # would cost more than everything else in the frame loop together).
     pad = 32
-    bank = rng.standard_normal((NOISE_BANK, size + pad, size + pad, 3), dtype=np.float32) * NOISE_STD
+    bank = rng.standard_normal((NOISE_BANK, size + pad, size + pad, 3), dtype=np.float32) * np.float32(preset.noise_std)
     crops = rng.integers(0, pad + 1, (len(frames), 2))
+    background = _background(face, plan, seed, preset, frames)  # (n,) envelope, (2, H, W) field, or None
     bgr = np.ascontiguousarray(face.image[..., ::-1])
     folder = root / plan.folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -159,11 +166,49 @@ def render_clip(face: Face, plan: ClipPlan, seed: int, root: Path) -> None:
         # remap samples the source at map(x): content moves by +displacement
         map_x = gx - (env[t] * field[0] + drift[t, 0])
         map_y = gy - (env[t] * field[1] + drift[t, 1])
+        if background is not None:
+            move = background(t)
+            map_x -= move[0]
+            map_y -= move[1]
         img = cv2.remap(bgr, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         cy, cx = crops[t]
         buf = camera_jpeg(img, gain[t], bank[t % NOISE_BANK, cy : cy + size, cx : cx + size],
                           where=f"{folder}/reg_img{n}.jpg")
         (folder / f"reg_img{n}.jpg").write_bytes(buf.tobytes())
+
+
+def _background(face: Face, plan: ClipPlan, seed: int, preset: Preset, frames: np.ndarray):
+    """The preset's background motion as a function of the frame index (None for a still face): skin,
+    faint other AUs and out-of-plane rotation on their own time course, and a steady head translation.
+    Drawn from a stream of its own, so the easy preset's bytes are those of the old generator."""
+    if preset.skin_px <= 0 and preset.other_rate <= 0 and preset.head_speed_px <= 0 and preset.rotate_deg <= 0:
+        return None
+    from .background import head_velocity, other_aus, relief_field, skin_field
+
+    rng = np.random.default_rng([seed, 4, plan.subject, plan.index])
+    size = face.image.shape[0]
+    span = plan.last - plan.first
+    peak = plan.first + rng.uniform(0.2, 0.8) * span  # the skin's own time course: up, then back
+    skin_env = envelope(frames, plan.first, int(round(peak)), plan.last)
+    slow = skin_field(rng, size, preset.skin_px, preset.skin_sigma)
+    extra = other_aus(rng, plan.aus, preset.other_rate)
+    if extra:
+        slow += au_field("+".join(extra), face.points, size, rng, amp_px=("uniform", *preset.other_px),
+                         max_px=preset.other_px[1], shapes=preset.shapes)
+    # out-of-plane rotation and translation at a steady rate, 0 at the onset
+    rate = preset.rotate_deg * np.exp(0.5 * rng.standard_normal(2)) * rng.choice([-1, 1], 2)
+    per_frame = rate / max(plan.apex - plan.onset, 1)
+    relief = relief_field(face.points, size, 1.0, 0.0), relief_field(face.points, size, 0.0, 1.0)
+    velocity = head_velocity(rng, preset.head_speed_px, size)
+
+    def move(t: int) -> np.ndarray:
+        dt = float(frames[t] - plan.onset)
+        out = skin_env[t] * slow + np.float32(per_frame[0] * dt) * relief[0] + np.float32(per_frame[1] * dt) * relief[1]
+        out[0] += velocity[0] * dt
+        out[1] += velocity[1] * dt
+        return out
+
+    return move
 
 
 def write_coding(path: Path, plans: list[ClipPlan]) -> None:
