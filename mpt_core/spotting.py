@@ -36,8 +36,9 @@ Step by step (``positions`` come from ``spot_signal``; a frame here is a process
    ``min_s`` are noise; longer than ``macro_max_s`` (4 s), they are cut to 4 s around the peak.
 6. Type. Micro when the interval lasts at most ``micro_max_s`` (0.5 s), else macro (its length in
    seconds: ``(offset - onset + 1) / rate``, so the type does not depend on the frame step).
-   An interval that starts at the video's first frame while the calm stretch lies later is marked
-   ``starts_before``: the video starts mid-expression and the true onset was not seen.
+   An interval that starts at the video's first frame (or right after a lost stretch) while the calm
+   stretch lies elsewhere is marked ``starts_before``: the video starts mid-expression (or the face
+   came back mid-expression) and the true onset was not seen.
 7. Second pass. Steps 3-6 again on the score with the first pass's intervals and blinks set to its
    median: one video's macro-expressions (scores of 20-40) would otherwise set a threshold no
    micro-expression (5-10) reaches. On the design seed this took micro F1 from 0.4 to 0.8.
@@ -91,7 +92,7 @@ class Spotted:
     offset: int
     type: str  # "micro" | "macro"
     score: float  # the peak's score
-    starts_before: bool = False  # at the video's first frame, the neutral face seen only later
+    starts_before: bool = False  # at the first frame (or right after a loss), away from the neutral face
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,10 @@ def _pass(face: np.ndarray, sc: Scores, rate: float, p: float, settings: SpotSet
         if any(lo <= s.offset and s.onset <= hi for s in taken):
             continue  # a weaker echo of an interval of the first pass
         kind = "micro" if (hi - lo + 1) / rate <= settings.micro_max_s else "macro"
-        before = lo == 0 and bool(sc.neutral) and sc.neutral[0][0] > 0
+        # an onset at the first frame, or right after a lost stretch, was not seen unless the neutral
+        # face itself starts there
+        unseen = lo == 0 or not np.isfinite(face[lo - 1])
+        before = unseen and bool(sc.neutral) and all(a != lo for a, _ in sc.neutral)
         out.append(Spotted(lo, int(peak), hi, kind, float(valid[peak]), before))
     return out, blinks
 

@@ -116,3 +116,14 @@ def test_energy_windows_and_lost_frames():
     neutral = neutral_reference(pos, 5, 240, 1.5)  # shorter than the window: one stretch, the earliest
     assert len(neutral.stretches) == 1 and neutral.stretches[0][0] < 20
     assert neutral.mask.sum() == neutral.stretches[0][1] - neutral.stretches[0][0] + 1
+
+
+def test_face_found_again_mid_expression_is_marked():
+    """Lost over the smile's onset (frames 15-34): the interval found after the loss starts at the
+    first frame seen again and is marked as not having seen its onset; the neutral start is not."""
+    pos = held_positions()
+    pos[15:35] = np.nan
+    found, _ = spot(scores(pos, FPS), FPS, 0.3)
+    assert len(found) == 1 and found[0].onset == 35 and found[0].starts_before
+    clean, _ = spot(scores(held_positions(), FPS), FPS, 0.3)
+    assert not clean[0].starts_before

@@ -128,15 +128,19 @@ def _lost_numbers(sig: VideoSignal) -> list[int]:
 
 
 def _notes(sig: VideoSignal, intervals: list[dict]) -> list[str]:
-    """Sentences on what the score rests on: a video that starts mid-expression."""
+    """Sentences on what the score rests on: a video that starts (or a face that comes back) mid-expression."""
     notes = []
-    if sig.scores.neutral:
-        a, b = sig.scores.neutral[0]
-        for i in intervals:
-            if i["starts_before"]:
-                notes.append(f"starts mid-expression: the face is away from its neutral (calmest) stretch, frames "
-                             f"{sig.numbers[a]}-{sig.numbers[b]}, from the first frame; the interval "
-                             f"{i['onset']}-{i['offset']} begins before the video, its onset was not seen")
+    stretches = ", ".join(f"{sig.numbers[a]}-{sig.numbers[b]}" for a, b in sig.scores.neutral[:3])
+    for i in intervals:
+        if not i["starts_before"]:
+            continue
+        if i["onset"] == sig.numbers[0]:
+            notes.append(f"starts mid-expression: the face is away from its neutral (calmest) stretch, frames "
+                         f"{stretches}, from the first frame; the interval {i['onset']}-{i['offset']} begins "
+                         "before the video, its onset was not seen")
+        else:
+            notes.append(f"the interval {i['onset']}-{i['offset']} begins where the face is found again after "
+                         "being lost: its onset may not have been seen")
     return notes
 
 
