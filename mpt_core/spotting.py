@@ -65,7 +65,7 @@ class SpotSettings:
     k_s: float = 0.2  # peak distance: about half a micro-expression
     baseline_s: float = 8.0  # window the neutral face's calm stretch is sought in (whole video if shorter)
     calm_s: float = 0.15  # window of the motion energy that finds the calm stretch
-    calm_tie: float = 1.5  # windows this close to the calmest are as calm (the earliest is taken)
+    calm_tie: float = 1.5  # windows this close to the calmest are as calm (which one: see spot_neutral)
     extent: float = 0.2  # an interval is where the score stays above this fraction of its peak
     min_s: float = 0.1  # shorter runs are noise
     micro_max_s: float = 0.5  # the longest micro-expression
