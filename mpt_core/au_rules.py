@@ -2,27 +2,35 @@
 
 These are motion-based candidates, not a trained AU detector.
 
-Action Unit rules (on moving regions only; "up" etc. means the region's direction contains
-that word; evidence = mean magnitude of the regions that fired, in pixels at 224). Neighbouring
-skin is dragged along, so some rules compare a region with the one that could have dragged it:
+A region "moves" when its mean displacement reaches the clip's threshold (``mpt_core.describe``: above
+the flow's noise and a multiple of the face's own background motion in this clip, the median motion of
+its 18 regions), so evidence is always relative to how much this face moves anyway. "Up" etc. means the
+region's direction contains that word; a rule's evidence is the mean magnitude of the regions that fired,
+in pixels at 224. Neighbouring skin is dragged along and a nodding head moves the whole upper face, so the
+eyelid and lip rules compare a region with the one that could have moved it ("relative" below: the
+difference of the two regions' vertical motions, which must itself reach ``REL_K`` times the threshold):
 
 - AU1 inner brow raiser: an inner brow moves up.
 - AU2 outer brow raiser: an outer brow moves up.
 - AU4 brow lowerer: an inner brow moves down and/or inward (not up), or the glabella moves down.
-- AU5 upper lid raiser: an upper eyelid moves up, and more than the brows on its side.
-- AU6 cheek raiser: a cheek moves up.
-- AU7 lid tightener: a lower eyelid moves up while its cheek is still or rises less than half
-  as much; or an upper eyelid moves down (more than its brows) while its lower eyelid moves up.
-- AU45 blink: an upper eyelid moves down, more than its brows, while its lower eyelid does not
-  move up.
+- AU5 upper lid raiser: an upper eyelid moves up, and up relative to its brows.
+- AU45 blink (lid closing): an upper eyelid moves down, down relative to its brows, and its lower eyelid
+  does not rise; AU7 lid tightener: a lower eyelid moves up, and up relative to its cheek (a cheek raiser
+  lifts the lid with the cheek), or the upper lid closes while the lower lid rises. A head that pitches
+  moves brows and lids alike, which no relative rule takes for an eyelid AU.
+- AU6 cheek raiser: a cheek moves up by the threshold on its own (not only with its pair), more than half as much as its lip corner rises (a lip corner
+  puller drags the cheek up behind it) and at least three quarters as much as its lower eyelid (a lid
+  tightener lifts the lid more than the cheek).
 - AU9 nose wrinkler: a nose side moves up.
 - AU10 upper lip raiser: the upper lip moves up, and more than the lower lip.
 - AU12 lip corner puller: a lip corner moves up or up and outward, and more up than the upper lip.
-- AU14 dimpler: a lip corner moves inward or up and inward.
+- AU14 dimpler (FACS: the lip corners are pulled back and tightened, not up): a lip corner moves sideways,
+  neither up nor down (pulled back around the face it shows outward in a frontal view, tightened inward).
 - AU15 lip corner depressor: a lip corner moves down (alone or with inward/outward).
-- AU17 chin raiser: the chin moves up; or the lower lip moves up, more than the upper lip,
-  while the upper lip does not move down.
-- AU24 lip pressor: the upper lip moves down and the lower lip up (the lips press together).
+- AU17 chin raiser: the chin moves up; or the lower lip moves up, more than the upper lip, while the upper
+  lip does not move down.
+- AU24 lip pressor (FACS: the lips press together): the lips move toward each other by the threshold or
+  more, the upper lip down (by a quarter of that at least) and the lower lip not down.
 
 ``AU_FAMILIES`` groups AUs whose motion looks alike at this resolution; ``au_families``
 parses annotation AU strings into those groups for evaluation. These are motion-based
@@ -45,6 +53,7 @@ AU_NAMES = {
     12: "lip corner puller", 14: "dimpler", 15: "lip corner depressor", 17: "chin raiser",
     24: "lip pressor", 45: "blink",
 }
+REL_K = 0.5  # an eyelid's motion relative to its brow or cheek counts from this fraction of the threshold
 AU_FAMILIES = [{1, 2}, {4}, {5, 7, 45}, {6}, {9, 10}, {12}, {14}, {15}, {17}, {24}]
 
 
@@ -64,7 +73,9 @@ def au_families(aus) -> set[int]:
     return {i for i, family in enumerate(AU_FAMILIES) if family & numbers}
 
 
-def fire_rules(regions: dict[str, Region]) -> list[AUCandidate]:
+def fire_rules(regions: dict[str, Region], threshold: float = 0.0) -> list[AUCandidate]:
+    """The AU candidates of one clip's ``regions`` (directions already set by ``threshold``, the clip's
+    moving threshold in pixels at 224, which the relative rules also use)."""
     moving = {n: r for n, r in regions.items() if r.direction != "still"}
 
     def has(name, *words):
@@ -77,30 +88,34 @@ def fire_rules(regions: dict[str, Region]) -> list[AUCandidate]:
     fired: dict[int, list[str]] = {}
     for s in ("_left", "_right"):
         brow_up = (up_px("brow_inner" + s) + up_px("brow_outer" + s)) / 2
+        lid, low, cheek, corner = "upper_eyelid" + s, "lower_eyelid" + s, "cheek" + s, "lip_corner" + s
         if has("brow_inner" + s, "up"):
             fired.setdefault(1, []).append("brow_inner" + s)
         if has("brow_outer" + s, "up"):
             fired.setdefault(2, []).append("brow_outer" + s)
         if has("brow_inner" + s, "down", "inward") and not has("brow_inner" + s, "up"):
             fired.setdefault(4, []).append("brow_inner" + s)
-        # an eyelid counts only where it moves more than the skin it hangs from (brow, cheek)
-        if has("upper_eyelid" + s, "up") and up_px("upper_eyelid" + s) > brow_up:
-            fired.setdefault(5, []).append("upper_eyelid" + s)
-        if has("cheek" + s, "up"):
-            fired.setdefault(6, []).append("cheek" + s)
-        lower_up = has("lower_eyelid" + s, "up")
-        if lower_up and ("cheek" + s not in moving or up_px("lower_eyelid" + s) > 2 * up_px("cheek" + s)):
-            fired.setdefault(7, []).append("lower_eyelid" + s)
-        if has("upper_eyelid" + s, "down") and -up_px("upper_eyelid" + s) > -brow_up:
-            fired.setdefault(7 if lower_up else 45, []).append("upper_eyelid" + s)
+        # an eyelid counts only where it moves relative to the skin it hangs from (brow, cheek) by the
+        # threshold: a nod or a brow lowerer moves brows and lids together
+        if has(lid, "up") and up_px(lid) - brow_up >= REL_K * threshold:
+            fired.setdefault(5, []).append(lid)
+        # the cheek is dragged by the lids and the lip corners: it needs the full threshold on its own
+        if (has(cheek, "up") and regions[cheek].magnitude >= threshold and up_px(cheek) > 0.5 * max(up_px(corner), 0.0)
+                and up_px(cheek) >= 0.75 * up_px(low)):
+            fired.setdefault(6, []).append(cheek)
+        lower_up = has(low, "up") and up_px(low) - max(up_px(cheek), 0.0) >= REL_K * threshold
+        if lower_up:
+            fired.setdefault(7, []).append(low)
+        if has(lid, "down") and brow_up - up_px(lid) >= REL_K * threshold and not has(low, "down"):
+            fired.setdefault(7 if lower_up else 45, []).append(lid)
         if has("nose_side" + s, "up"):
             fired.setdefault(9, []).append("nose_side" + s)
-        if has("lip_corner" + s, "up") and not has("lip_corner" + s, "inward") and up_px("lip_corner" + s) > up_px("upper_lip"):
-            fired.setdefault(12, []).append("lip_corner" + s)
-        if has("lip_corner" + s, "inward") and not has("lip_corner" + s, "down"):
-            fired.setdefault(14, []).append("lip_corner" + s)
-        if has("lip_corner" + s, "down"):
-            fired.setdefault(15, []).append("lip_corner" + s)
+        if has(corner, "up") and not has(corner, "inward") and up_px(corner) > up_px("upper_lip"):
+            fired.setdefault(12, []).append(corner)
+        if moving.get(corner) is not None and moving[corner].direction in ("outward", "inward"):
+            fired.setdefault(14, []).append(corner)
+        if has(corner, "down"):
+            fired.setdefault(15, []).append(corner)
     if has("glabella", "down"):
         fired.setdefault(4, []).append("glabella")
     # the lips drag each other: of two rising lips, the one that rose more was pulled
@@ -110,8 +125,10 @@ def fire_rules(regions: dict[str, Region]) -> list[AUCandidate]:
         fired.setdefault(17, []).append("chin")
     if has("lower_lip", "up") and up_px("lower_lip") > up_px("upper_lip") and not has("upper_lip", "down"):
         fired.setdefault(17, []).append("lower_lip")
-    if has("upper_lip", "down") and has("lower_lip", "up"):
-        fired.setdefault(24, []).extend(["upper_lip", "lower_lip"])
+    closing = up_px("lower_lip") - up_px("upper_lip")  # the lips' approach, px
+    if (closing >= max(threshold, 1e-9) and -up_px("upper_lip") >= 0.25 * closing and up_px("lower_lip") >= 0
+            and ("upper_lip" in moving or "lower_lip" in moving)):
+        fired.setdefault(24, []).extend(n for n in ("upper_lip", "lower_lip") if n in moving)
     return [AUCandidate(f"AU{au}", AU_NAMES[au], float(np.mean([regions[n].magnitude for n in names])), tuple(names))
             for au, names in sorted(fired.items())]
 

@@ -31,12 +31,16 @@ inward (toward the face's vertical midline), outward, and combinations such as "
 Regions on the midline say left/right instead of inward/outward. A region below the threshold
 is "still".
 
-Threshold. A region moves when its magnitude is at least ``max(MIN_PX, NOISE_K * noise)``.
+Threshold. A region moves when its magnitude is at least ``max(MIN_PX, NOISE_K * noise,
+BACKGROUND_K * background)``.
 ``noise`` is the robust spread (1.4826 x MAD per axis, combined) of region-sized means of the
 residual flow across the face between the onset and the next frame, where the face has not
-yet moved: what a region mean looks like when nothing moves. ``MIN_PX`` covers what that
-misses (the error of the flow itself grows with motion). A static clip therefore yields no
-candidates, and a noisy clip needs more motion to yield one.
+yet moved: what a region mean looks like when nothing moves. ``background`` is the median
+magnitude of the 18 regions from the onset to the apex: how much this face moves anyway (a real
+face moves 0.2-0.8 px everywhere between onset and apex, skin, other muscles, head rotations a
+similarity fit leaves; an expression moves a few of the 18 regions, so the median stays with the rest).
+``MIN_PX`` covers what both miss (the error of the flow itself grows with motion). A static clip
+therefore yields no candidates, and a noisy or restless face needs more motion to yield one.
 
 AU candidates: the rules in ``mpt_core.au_rules`` (documented there). ``AU_FAMILIES`` groups AUs
 whose motion looks alike at this resolution; ``au_families`` parses annotation AU strings into
@@ -73,6 +77,8 @@ __all__ = [
 
 MIN_PX = 0.25  # absolute floor on a moving region's mean displacement, pixels at 224
 NOISE_K = 4.0  # ... and this many times the region-level noise spread
+BACKGROUND_K = 2.0  # ... and this many times the median motion of the face's 18 regions (its background)
+PAIR_K = 0.5  # both regions of a left/right pair moving alike: each moves from this fraction of the threshold
 APEX_CANDIDATES = 16  # frames sampled when searching the apex by motion energy
 
 
@@ -108,6 +114,32 @@ def _face_box(eyes) -> tuple[slice, slice]:
     x0, x1 = np.clip(np.rint([mid[0] - 1.1 * d, mid[0] + 1.1 * d]), 0, SIZE).astype(int)
     y0, y1 = np.clip(np.rint([mid[1] - 0.6 * d, mid[1] + 1.5 * d]), 0, SIZE).astype(int)
     return slice(y0, y1), slice(x0, x1)
+
+
+def region_motions(means: dict, u, v, threshold: float) -> dict[str, Region]:
+    """{name: Region} from each region's mean displacement ``means[name] = (dx, dy)`` (pixels at 224) and
+    the face frame (``u`` along the eyes, ``v`` down). A region moves from ``threshold``; the two regions of
+    a left/right pair also move from ``PAIR_K * threshold`` (and ``MIN_PX``) when they move alike, mirrored (within 45
+    degrees): the background motion of a real face is not symmetric, most AUs are, so agreeing sides are
+    evidence."""
+    local = {}  # name -> (across, down, side) in the face frame
+    for name, (dx, dy) in means.items():
+        side = -1 if name.endswith("_left") else 1 if name.endswith("_right") else 0
+        local[name] = (dx * u[0] + dy * u[1], dx * v[0] + dy * v[1], side)
+    regions = {}
+    for name, (dx, dy) in means.items():
+        across, down, side = local[name]
+        mag = math.hypot(dx, dy)
+        moving = mag >= threshold
+        if not moving and side:
+            other = name.rsplit("_", 1)[0] + ("_right" if side < 0 else "_left")
+            o_across, o_down, _ = local.get(other, (0.0, 0.0, 0))
+            o_mag = math.hypot(o_across, o_down)
+            # mirrored: the other side's sideways motion flips sign
+            cosine = (-across * o_across + down * o_down) / max(mag * o_mag, 1e-12)
+            moving = min(mag, o_mag) >= max(PAIR_K * threshold, MIN_PX) and cosine >= math.cos(math.radians(45))
+        regions[name] = Region(name, dx, dy, mag, words(across, down, side) if moving else "still")
+    return regions
 
 
 # the kernel
@@ -180,17 +212,13 @@ def describe_motion(frames, *, eyes=None, landmarks=None, onset_index: int = 0, 
     # too short to have one apart from the apex, the apex field itself; robust, but less clean)
     quiet = next((t for t in (onset_index + 1, onset_index - 1) if 0 <= t < n and t not in near), None)
     noise = noise_floor(residual(quiet) if quiet is not None else res, face, window=window)
-    threshold = max(MIN_PX, NOISE_K * noise)
+    means = {name: tuple(float(c) for c in res[y0:y1, x0:x1].mean((0, 1))) for name, (x0, y0, x1, y1) in boxes.items()}
+    background = float(np.median([math.hypot(dx, dy) for dx, dy in means.values()]))
+    threshold = max(MIN_PX, NOISE_K * noise, BACKGROUND_K * background)
 
     _, u, v, _ = eye_frame(eyes224)
-    regions = {}
-    for name, (x0, y0, x1, y1) in boxes.items():
-        dx, dy = (float(c) for c in res[y0:y1, x0:x1].mean((0, 1)))
-        mag = math.hypot(dx, dy)
-        side = -1 if name.endswith("_left") else 1 if name.endswith("_right") else 0
-        direction = words(dx * u[0] + dy * u[1], dx * v[0] + dy * v[1], side) if mag >= threshold else "still"
-        regions[name] = Region(name, dx, dy, mag, direction)
-    candidates = fire_rules(regions)
+    regions = region_motions(means, u, v, threshold)
+    candidates = fire_rules(regions, threshold)
     apex = numbers[apex_index]
     return Description(
         onset=numbers[onset_index], apex=apex, offset=numbers[-1], apex_chosen=apex_chosen,

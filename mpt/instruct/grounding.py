@@ -175,11 +175,16 @@ def sided(a: AnnotatedAU) -> str:
 
 def describe_grounding(checks, uncertain, motion_only, other, threshold, motion, code: str = "") -> str:
     sentences = []
+    annotated = {c.au.number for c in checks}
     for c in checks:
         head = f"{c.au.label} ({c.name}{sided(c.au)})"
         if c.status == "confirmed" and c.by_family:
+            # the family's label names its other AUs: say which of them are not annotated
+            others = [f"AU{a}" for a in sorted(au_catalogue()[0][c.family]) if a not in annotated]
+            note = f"; {join(others)} {'is' if len(others) == 1 else 'are'} not annotated" if others else ""
             sentences.append(f"{head} is annotated; the flow shows motion of its family ({family_label(c.family)}, "
-                             f"alike at this resolution) though not on its own regions ({where(c)}): {c.evidence}.")
+                             f"alike at this resolution{note}) though not on its own regions ({where(c)}): "
+                             f"{c.evidence}.")
         elif c.status == "confirmed":
             sentences.append(f"{head} is annotated and seen in the flow ({where(c)}): {c.evidence}.")
         elif c.status == "moved":
