@@ -88,3 +88,33 @@ def cartoon(rng: np.random.Generator, shape=(480, 640, 3)) -> np.ndarray:
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
         cv2.circle(frame, centre, int(rng.integers(10, 80)), colour, -1)
     return frame
+
+
+def pitch_map(shape, pitch: float, centre, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """cv2.remap maps that pitch the head, modelled as a sphere of ``radius`` px about ``centre``, by
+    ``pitch`` degrees about the horizontal axis (positive: the face turns down, a bow). A point on
+    the sphere keeps its x; its y and depth rotate: the face slides down and its lower part is
+    foreshortened while the forehead opens up, so the face's appearance changes as a bowed face's
+    does. Outside the sphere the frame is shortened by cos(pitch), which meets the sphere's rim."""
+    h, w = shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    x, y = xx - centre[0], yy - centre[1]
+    a = math.radians(pitch)
+    depth2 = radius**2 - x**2 - y**2
+    inside = depth2 > 0
+    src_y = np.where(inside, y * math.cos(a) - np.sqrt(np.clip(depth2, 0, None)) * math.sin(a), y * math.cos(a))
+    return xx.astype(np.float32), (src_y + centre[1]).astype(np.float32)
+
+
+def pose_frame(frame: np.ndarray, roll: float, pitch: float, centre=(272.0, 165.0), radius: float = 80.0):
+    """``frame`` with the head pitched (``pitch_map``, the sphere about the face in ``scene``'s
+    default frame) and then rolled by ``roll`` degrees about ``centre``."""
+    mx, my = pitch_map(frame.shape, pitch, centre, radius)
+    bowed = cv2.remap(frame, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    m = cv2.getRotationMatrix2D(centre, roll, 1.0)
+    return cv2.warpAffine(bowed, m, (frame.shape[1], frame.shape[0]), flags=cv2.INTER_LINEAR, borderValue=GREY)
+
+
+def pose_video(frame: np.ndarray, rolls, pitches, rng: np.random.Generator) -> list[np.ndarray]:
+    """One frame per (roll, pitch) pair (``pose_frame``), with sensor noise."""
+    return [noisy(pose_frame(frame, r, p), rng) for r, p in zip(rolls, pitches)]

@@ -45,7 +45,8 @@ def test_dataset_json_eval_csv_plot(synth, tmp_path):
         assert v["p"] == result["folds"][v["subject"]]["p"]  # each subject's p came from the other subject
         assert v["fps"] == 30 and v["lost"] == []
         for i in v["intervals"]:
-            assert set(i) == {"onset", "apex", "offset", "type", "score"} and i["onset"] <= i["apex"] <= i["offset"]
+            assert set(i) == {"onset", "apex", "offset", "type", "score", "starts_before"}
+            assert i["onset"] <= i["apex"] <= i["offset"]
     events = json.loads((out / "synth-events.json").read_text())
     truth = sum(e["kind"] in ("micro", "macro") for v in events for e in v["events"])
     ev = result["evaluation"]
@@ -89,6 +90,29 @@ def test_video_shorter_than_the_window(synth, tmp_path):
     assert r.exit_code == 1 and r.stdout == ""
     assert r.stderr.startswith("error: ") and len(r.stderr.splitlines()) == 1
     assert "shorter than the spotter's window" in r.stderr and str(short) in r.stderr
+
+
+@pytest.mark.parametrize("step", [3, 10, 30, 100])
+def test_step_too_sparse_for_the_shortest_expression(synth, step):
+    """At 30 fps every 3rd frame leaves 2 processed frames in a 0.2 s micro-expression: refused
+    before any work, with the largest step that would do; --step 2 runs."""
+    out, table = synth
+    for args in ([folder(out)], ["--dataset", "cas2", "--root", out, "--annotations", table]):
+        r = spot(*args, "--step", step)
+        assert r.exit_code == 1 and r.stdout == "" and len(r.stderr.splitlines()) == 1, r.output
+        assert r.stderr.startswith("error: ") and f"--step {step} at 30 fps" in r.stderr
+        assert "use --step 2 or less" in r.stderr
+
+
+def test_step_two_types_by_seconds(synth):
+    out, _ = synth
+    r = spot(folder(out), "--step", "2", "--json")
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.stdout)
+    assert result["step"] == 2
+    for i in result["intervals"]:  # micro up to 0.5 s, whatever the step
+        seconds = (i["offset"] - i["onset"] + 2) / result["fps"]
+        assert i["type"] == ("micro" if seconds <= 0.5 + 1e-9 else "macro"), i
 
 
 def test_face_lost_for_a_while(synth, tmp_path):

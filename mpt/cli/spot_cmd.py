@@ -50,7 +50,8 @@ def run(
                                       "Default: the documented default for inputs; chosen leave-one-subject-out "
                                       "with --dataset (giving --p there fixes it for every subject)."),
     step: Optional[int] = typer.Option(None, "--step", help="Process every STEP-th frame (default: as many as keep "
-                                       "about 30 frames per second: 1 at 30 fps, 7 at 200 fps)."),
+                                       "about 30 frames per second: 1 at 30 fps, 7 at 200 fps; at most 3 frames "
+                                       "in 0.2 s, the shortest expression: 2 at 30 fps, 13 at 200 fps)."),
     tracker: str = typer.Option("landmarks", "--tracker", help="landmarks: the 68-point tracker's stabilising "
                                 "transforms (`mpt track`); haar: one Haar face transform, checked every 0.5 s (faster, "
                                 "coarser)."),

@@ -26,7 +26,8 @@ import numpy as np
 
 from mpt_core.spot_metric import Counts, Spot, as_json, evaluate
 from mpt_core.spot_signal import RegionPositions
-from mpt_core.spotting import DEFAULT_P, P_GRID, Scores, SpotSettings, choose_p, default_step, scores, spot, window
+from mpt_core.spotting import (DEFAULT_P, P_GRID, Scores, SpotSettings, check_step, choose_p, default_step, scores,
+                               spot, window)
 
 from mpt.rawclip import warn
 from mpt.verdicts import check_face_found, truncation
@@ -60,7 +61,7 @@ class VideoSignal:
     def spots(self, p: float, settings: SpotSettings) -> tuple[list[dict], list[int]]:
         found, blinks = spot(self.scores, self.rate, p, settings)
         out = [{"onset": self.numbers[s.onset], "apex": self.numbers[s.apex], "offset": self.numbers[s.offset],
-                "type": s.type, "score": round(s.score, 3)} for s in found]
+                "type": s.type, "score": round(s.score, 3), "starts_before": s.starts_before} for s in found]
         return out, [self.numbers[b] for b in blinks]
 
     def as_spots(self, intervals: list[dict]) -> list[Spot]:
@@ -138,11 +139,30 @@ def _lost_numbers(sig: VideoSignal) -> list[int]:
     return out
 
 
+def _notes(sig: VideoSignal, intervals: list[dict]) -> list[str]:
+    """Sentences on what the score rests on: a video that starts (or a face that comes back) mid-expression."""
+    notes = []
+    stretches = ", ".join(f"{sig.numbers[a]}-{sig.numbers[b]}" for a, b in sig.scores.neutral[:3])
+    for i in intervals:
+        if not i["starts_before"]:
+            continue
+        if i["onset"] == sig.numbers[0]:
+            notes.append(f"starts mid-expression: the face is away from its neutral (calmest) stretch, frames "
+                         f"{stretches}, from the first frame; the interval {i['onset']}-{i['offset']} begins "
+                         "before the video, its onset was not seen")
+        else:
+            notes.append(f"the interval {i['onset']}-{i['offset']} begins where the face is found again after "
+                         "being lost: its onset may not have been seen")
+    return notes
+
+
 def video_result(sig: VideoSignal, p: float, settings: SpotSettings) -> dict:
     intervals, blinks = sig.spots(p, settings)
     out = {"input": sig.input.source, "fps": sig.input.fps, "intervals": intervals, "lost": _lost_numbers(sig),
            "blinks": blinks, "p": p, "step": sig.step, "k": window(settings.k_s, sig.rate) * sig.step,
-           "tracker": sig.tracker, "first": sig.numbers[0], "last": sig.numbers[-1]}
+           "tracker": sig.tracker, "first": sig.numbers[0], "last": sig.numbers[-1],
+           "neutral": [[sig.numbers[a], sig.numbers[b]] for a, b in sig.scores.neutral],
+           "notes": _notes(sig, intervals)}
     if sig.input.video:
         out = {"subject": sig.input.subject, "video": sig.input.video, **out}
     return out
@@ -163,6 +183,8 @@ def spot_inputs(inputs, *, fps=None, p=None, step=None, csv_out=None, plot=None,
     p = DEFAULT_P if p is None else p
     results, signals = [], []
     sources = [open_input(path, fps) for path in inputs]  # every input checked before any work
+    for source in sources:
+        check_step(step or default_step(source.fps), source.fps, source.source)
     for source in sources:
         # the CSV's subject and video: the parent folder and the name, as a corpus lays them out
         # (rawpic/s15/15_0101...), so that `mpt spot evaluate` can read them back
@@ -193,6 +215,8 @@ def spot_dataset(name: str, root: Path, annotations: Path | None, *, with_eval: 
     index = read_long_videos(name, root, annotations, strict=True)  # a missing video would bias the evaluation
     if not index.videos:
         raise SpotInputError(f"{name}: no videos to spot under {root} ({len(index.skipped)} rows skipped)")
+    for v in index.videos:
+        check_step(step or default_step(v.fps), v.fps, str(v.folder))
     signals = []
     total = sum(math.ceil(len(v.frames) / (step or default_step(v.fps))) for v in index.videos)
     bar, advance = _progress_bar(2 * total, f"spot {name}: {len(index.videos)} videos", progress)

@@ -66,6 +66,13 @@ def show(result: dict) -> None:
         if res["lost"]:
             out.print(f"  face lost in {len(res['lost'])} frame(s): {_ranges(res['lost'])} (no interval there)",
                       highlight=False, soft_wrap=True)
+        neutral = res.get("neutral") or []
+        if len(neutral) == 1:
+            out.print(f"  neutral face: frames {neutral[0][0]}-{neutral[0][1]} (the calmest stretch)", highlight=False)
+        elif neutral:
+            out.print(f"  neutral face: from {len(neutral)} calm stretches (one per 8 s window)", highlight=False)
+        for note in res.get("notes", ()):
+            out.print(f"  {note}", highlight=False, soft_wrap=True)
         if res["blinks"]:
             out.print(f"  blinks (not intervals) at frames {', '.join(map(str, res['blinks']))}", highlight=False,
                       soft_wrap=True)
