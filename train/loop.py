@@ -309,17 +309,23 @@ def run_loso(cache, *, train_settings: TrainSettings, model_settings, out, folds
     return run.path
 
 
-def fit_handcrafted(run, source, settings, model_settings, chosen, n_folds, test_source) -> None:
-    """The hand-crafted baselines: each unfinished fold fitted on its training clips, scored once on its
-    test subject, recorded like a network's fold (its epochs field is 1: one fit)."""
-    from .handcrafted import FeatureFits
-
+def _unfinished(chosen, run, n_folds) -> list:
+    """The chosen folds the run has not finished; a finished one is said and skipped."""
     todo = []
     for fold in chosen:
         if run.is_done(fold.name):
             print(f"{_label(fold, n_folds)} already done, skipped", flush=True)
         else:
             todo.append(fold)
+    return todo
+
+
+def fit_handcrafted(run, source, settings, model_settings, chosen, n_folds, test_source) -> None:
+    """The hand-crafted baselines: each unfinished fold fitted on its training clips, scored once on its
+    test subject, recorded like a network's fold (its epochs field is 1: one fit)."""
+    from .handcrafted import FeatureFits
+
+    todo = _unfinished(chosen, run, n_folds)
     fits = FeatureFits(source, model_settings, test_source) if todo else None
     for fold in todo:
         fit = fits.fit(fold, settings.seed + fold.index)
@@ -347,12 +353,7 @@ def _train(run, source, train_settings, model_settings, weights, device, chosen,
         print(f"cache {source.meta.path} ({source.meta.n_clips} clips, {n_folds} {unit}, "
               f"{source.nbytes / 1e9:.2f} GB, {mode}); device {device}, {train_settings.precision}; "
               f"{len(chosen)} model(s) to train; {what}", flush=True)
-        todo = []
-        for fold in chosen:
-            if run.is_done(fold.name):
-                print(f"{_label(fold, n_folds)} already done, skipped", flush=True)
-            else:
-                todo.append(fold)
+        todo = _unfinished(chosen, run, n_folds)
         for start, group in fold_groups(todo, run, train_settings, model_settings, device):
             train_group(group, source, settings=train_settings, model_settings=model_settings, weights=weights,
                         device=device, run=run, n_folds=n_folds, start=start, progress=progress,

@@ -142,18 +142,10 @@ def face_in_place(frame: np.ndarray, matrix: np.ndarray) -> bool:
     small levelled crop, a box within 0.15 of the crop's side from where dlib puts it on an aligned
     face and of 0.6-1.6 times its size. A question of position, not of appearance: a smile or an
     open mouth changes the face, not where it is."""
-    from .geometry import unit_to_pixels
-    from .landmarks import CANONICAL_BOX, detect_faces, to_gray
-    from .track import CONFIRM_SIDE
+    from .landmarks import to_gray
+    from .track import detector_sees_face
 
-    crop = cv2.warpAffine(to_gray(frame), unit_to_pixels(matrix, CONFIRM_SIDE), (CONFIRM_SIDE, CONFIRM_SIDE),
-                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    cx, cy, side = CANONICAL_BOX
-    for (x, y, w, h), _ in detect_faces(crop, 0):
-        centre = np.array([x + w / 2, y + h / 2]) / CONFIRM_SIDE
-        if np.hypot(*(centre - (cx, cy))) < 0.15 and 0.6 < w / (side * CONFIRM_SIDE) < 1.6:
-            return True
-    return False
+    return detector_sees_face(to_gray(frame), matrix)
 
 
 def face_kept_until(frames: np.ndarray, transform: FaceTransform) -> int:

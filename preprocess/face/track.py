@@ -158,8 +158,14 @@ def _box_from_points(points: np.ndarray) -> np.ndarray:
 
 
 def _confirm(gray: np.ndarray, points: np.ndarray) -> bool:
-    """Does the detector see a face where the track says it is? HOG on a small levelled crop."""
-    m = unit_to_pixels(face_matrix(points), CONFIRM_SIDE)
+    """Does the detector see a face where the track says it is?"""
+    return detector_sees_face(gray, face_matrix(points))
+
+
+def detector_sees_face(gray: np.ndarray, matrix: np.ndarray) -> bool:
+    """HOG on a small levelled crop cut by ``matrix`` (a face transform): a box within 0.15 of the crop's
+    side from where dlib puts it on an aligned face, and of 0.6-1.6 times its size."""
+    m = unit_to_pixels(matrix, CONFIRM_SIDE)
     crop = cv2.warpAffine(gray, m, (CONFIRM_SIDE, CONFIRM_SIDE), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
     cx, cy, side = CANONICAL_BOX
