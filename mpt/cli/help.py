@@ -91,7 +91,7 @@ PANELS: dict[str, dict[str, tuple[str, ...]]] = {
         "Ray": ("--ray", "--ray-address", "--ray-cpus"),
     },
     "synth": {
-        "Corpus": ("--layout", "--subjects", "--clips-per-subject", "--seed", "--size"),
+        "Corpus": ("--layout", "--preset", "--subjects", "--clips-per-subject", "--seed", "--size"),
         "Long videos": ("--videos-per-subject", "--seconds", "--width", "--height"),
         "Output": ("--jobs", "--overwrite"),
     },
