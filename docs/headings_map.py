@@ -19,6 +19,7 @@ RENAMED = {  # old heading -> (page, new heading)
     "Commands": ("docs/getting-started.md", "Your first real corpus"),
     "CAS(ME)³ Part A": ("docs/corpora/casme3.md", "CAS(ME)³ Part A"),
     "Layout": ("docs/layout.md", "Layout"),
+    "Errors": ("docs/guide/errors.md", "Errors, output paths and locks"),  # and a short section in the README
 }
 
 
