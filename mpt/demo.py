@@ -46,14 +46,14 @@ DEMO_PREPROCESS = dict(size=64, alpha=60.0)  # METHOD.md: 224 px, alpha 20
 DEMO_MODEL = dict(variant="mpt", backbone="vit_tiny_patch16_224", depth=2, img_size=64, motion_size=16)
 # fp32, not bf16 where the CPU has it: bf16 kernels differ between CPU generations (AMX, AVX512-BF16) and 40
 # epochs amplify it (UF1 41.99 % on one CPU, 45.16 % on another, same code and data); fp32 figures are the
-# same wherever we could measure them (README, `mpt demo`)
+# same wherever we could measure them (docs/getting-started.md, `mpt demo`)
 # all 12 folds in one group, not --fold-batch auto: auto sizes the group from the free memory, and a group of
 # another size sums in another order, which 40 epochs at lr 3e-3 amplify (bench/README.md, fold-batching)
 DEMO_TRAIN = dict(epochs=40, batch_size=16, lr=3e-3, seed=0, device="cpu", precision="fp32", fold_batch=12)
 DEMO_EXPLAIN = 4  # clips explained at the end (one per class, from the first subjects)
 
 CROSS_CPU = ("these figures are fp32: a rerun on this machine prints the same; on another CPU the vector kernels "
-             "sum in another order, which can move them (see README, mpt demo)")
+             "sum in another order, which can move them (see docs/getting-started.md, mpt demo)")
 REAL_COMMAND = (
     "mpt preprocess casme2 --root /data/CASME2 --annotations CASME2-coding-20140508.xlsx\n"
     "  mpt train --cache cache/casme2-<key>.h5 --weights vit_base_patch16_224.augreg_in21k.safetensors "

@@ -56,7 +56,7 @@ import numpy as np
 from .spot_neutral import neutral_reference
 from .spot_signal import BROW_REGIONS, EYE_REGIONS, FACE_REGIONS, LOWER_REGIONS
 
-DEFAULT_P = 0.3  # the best overall F1 on synthetic long videos of the design seed (see README, `mpt spot`)
+DEFAULT_P = 0.3  # the best overall F1 on synthetic long videos of the design seed (see docs/guide/spotting.md, `mpt spot`)
 P_GRID = tuple(round(0.05 * i, 2) for i in range(1, 15))  # 0.05 .. 0.7
 
 
