@@ -94,25 +94,22 @@ def str_submission(result: dict, folder: Path) -> Path:
 def evaluate_spotting_file(path, dataset: str, annotations, megc: bool = False, root=None) -> dict:
     """A spotting submission file (``vid,pred_onset,pred_offset,type``) or an ``mpt spot --csv`` file
     against a corpus's table: mpt's figures, and with ``megc`` the leaderboard's beside them."""
-    from mpt.spot.evaluate import read_predictions
-    from mpt_core.spot_metric import as_json, evaluate
+    from mpt.spot.evaluate import read_predictions, truth_spots
+    from mpt_core.spot_metric import Spot, as_json, evaluate
 
     from .score import score_spotting
 
     index = _index(dataset, annotations, root)  # with the corpus root, intervals past a video's end are errors
     if is_spotting_file(path):
         vids = {v.video: (v.subject, v.video) for v in index.videos}
-        predicted = read_spotting(path, vids)
+        predicted = [Spot(r.subject, r.video, r.onset, r.offset, r.label) for r in read_spotting(path, vids)]
     else:
-        spots = read_predictions(path, {(v.subject, v.video): v for v in index.videos})
-        predicted = [Row(s.subject, s.video, s.onset, s.offset, s.type) for s in spots]
-    truth = [Row(v.subject, v.video, i.onset, i.offset, i.type) for v, i in index.intervals]
+        predicted = read_predictions(path, {(v.subject, v.video): v for v in index.videos})
+    truth = truth_spots(index)
     if not megc:
-        from mpt_core.spot_metric import Spot
-
-        return as_json(evaluate([Spot(r.subject, r.video, r.onset, r.offset, r.label) for r in predicted],
-                                [Spot(r.subject, r.video, r.onset, r.offset, r.label) for r in truth]))
-    return json_safe(score_spotting(predicted, truth))
+        return as_json(evaluate(predicted, truth))
+    return json_safe(score_spotting([Row(s.subject, s.video, s.onset, s.offset, s.type) for s in predicted],
+                                    [Row(s.subject, s.video, s.onset, s.offset, s.type) for s in truth]))
 
 
 def score_str_file(path, *, truth=None, dataset: str | None = None, annotations=None) -> dict:

@@ -1,5 +1,6 @@
-"""Predicted intervals in the MEGC submission layout (CSV: subject, video, onset, offset, type), read
-back and scored against a long-video corpus's table with the MEGC metric (``mpt_core.spot_metric``)."""
+"""Predicted intervals as ``mpt spot --csv`` writes them (CSV: subject, video, onset, offset, type), written
+and read back, and a corpus's ground truth as the same spots; ``mpt spot evaluate`` scores them
+(``mpt.megc.submit.evaluate_spotting_file``, with ``mpt_core.spot_metric``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import csv
 from pathlib import Path
 from typing import Iterable
 
-from mpt_core.spot_metric import TYPES, Spot, as_json, evaluate
+from mpt_core.spot_metric import TYPES, Spot
 
 CSV_HEADER = ("subject", "video", "onset", "offset", "type")
 TYPE_NAMES = {"micro": "micro", "macro": "macro", "me": "micro", "mae": "macro", "micro-expression": "micro",
@@ -93,13 +94,3 @@ def _last_frame(video) -> int | None:
 def truth_spots(index) -> list[Spot]:
     """The ground truth of a ``LongVideoIndex``."""
     return [Spot(v.subject, v.video, i.onset, i.offset, i.type) for v, i in index.intervals]
-
-
-def evaluate_predictions(predictions: Path, dataset: str, annotations: Path, root: Path | None = None) -> dict:
-    """The metric's JSON object for a predictions CSV against a corpus's table (read alone, no frames;
-    with ``root`` the frames are listed too, and an interval past its video's last frame is an error)."""
-    from preprocess.readers import read_long_videos
-
-    index = read_long_videos(dataset, root, annotations)
-    videos = {(v.subject, v.video): v for v in index.videos}
-    return as_json(evaluate(read_predictions(predictions, videos), truth_spots(index)))
