@@ -47,6 +47,13 @@ def check_choice(value: str, choices: Sequence[str], option: str) -> str:
     return value
 
 
+def check_device(device: str) -> str:
+    """The same check of --device in every command that runs a model: auto, cpu, cuda or cuda:N."""
+    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
+        fail(f"--device {device!r} is not one of auto, cpu, cuda, cuda:N")
+    return device
+
+
 class MptGroup(TyperGroup):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

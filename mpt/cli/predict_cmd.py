@@ -10,7 +10,7 @@ import typer
 
 from mpt_core.names import FACE_MODES, LANDMARK_MODELS, SPOT_MODES
 
-from .app import app, check_choice, fail
+from .app import app, check_choice, check_device, fail
 from .options import FACE, FPS, FRAMING, LANDMARKS, OFFSET, ONSET, TRACK
 
 
@@ -51,8 +51,7 @@ def predict(
     check_choice(landmarks, LANDMARK_MODELS, "--landmarks")
     if track and face not in (None, "auto"):
         fail(f"--track needs landmarks (--face auto), not --face {face}")
-    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
-        fail(f"--device {device!r} is not one of auto, cpu, cuda, cuda:N")
+    check_device(device)
     if weights is not None and not weights.is_file():
         fail(f"--weights {weights}: no such file")
     check_choice(spot, SPOT_MODES, "--spot")

@@ -10,7 +10,7 @@ import typer
 
 from mpt_core.names import LONG_VIDEO_DATASETS, SPOT_DATASETS
 
-from .app import app, check_choice, fail
+from .app import app, check_choice, check_device, fail
 
 
 @app.command("str")
@@ -79,8 +79,7 @@ def str_cmd(
         fail(f"--run {run}: not a run folder (no config.json)")
     if step is not None and step < 1:
         fail(f"--step {step}: must be >= 1")
-    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
-        fail(f"--device {device!r} is not one of auto, cpu, cuda, cuda:N")
+    check_device(device)
 
     from mpt.outputs import claimed_folder
     from mpt.str.run import run_str
@@ -144,8 +143,7 @@ def _megc_modes(score, unseen, dataset, root, run, annotations, truth, videos, s
         fail("--unseen reads a folder: --dataset and --annotations do not apply (give --truth to score)")
     if videos is not None and not videos.is_file():
         fail(f"--videos {videos}: no such file")
-    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
-        fail(f"--device {device!r} is not one of auto, cpu, cuda, cuda:N")
+    check_device(device)
     from mpt.megc.show import show_unseen
     from mpt.megc.unseen import run_unseen
 
