@@ -1,6 +1,7 @@
 """How a corpus moves, in the figures of ``shared/datasets/REALISM.md``, beside the real CASME II ones.
 
     .venv/bin/python bench/realism.py --synth [--preset real] [--seed 5] [--subjects 12] [--clips-per-subject 8]
+    .venv/bin/python bench/realism.py --synth --only 24 [--seed 40] [--subjects 10] [--clips-per-subject 6]
     .venv/bin/python bench/realism.py --dataset casme2 --root DIR [--annotations FILE]
 
 Any corpus ``mpt`` reads (``preprocess.readers.read_dataset``: casme2, samm, smic, casme3, megc2019) or a
@@ -13,6 +14,10 @@ regions (``measure.AU_REGIONS``), in clips that annotate the family and in clips
 frame, over the face (an ellipse around the regions): the residual flow between the onset frame and the
 next (noise, compression), the head's translation from the onset to the apex (the median flow vector over
 the crop), and the residual flow from the onset to the apex (its median magnitude over the face).
+
+``--only AUS`` gives every synthetic clip that AU string (a calibration corpus: a family that real corpora
+annotate in a handful of clips, AU24 in 6 of 243, has quartiles that rest on those few clips in a corpus of
+CASME II's size; a corpus of one AU shows the distribution the generator draws them from).
 
 Each row is checked against the real figure: within a factor of ``FACTOR`` (the acceptance of issue 26)
 for the medians and for the spread (the interquartile ratio q75 / q25).
@@ -145,6 +150,22 @@ def measure_corpus(index, limit: int | None = None, progress: bool = True):
     return rows, skipped
 
 
+def only_preset(base: str, aus: str) -> str:
+    """Register (in this process) a copy of preset ``base`` whose every clip carries ``aus``; its name."""
+    import dataclasses
+
+    from preprocess.synth import presets
+
+    known = set(presets.get_preset(base).shapes or presets.AUS)
+    if not aus or not set(aus.split("+")) <= known:
+        raise SystemExit(f"error: --only {aus!r}: AUs the generator draws are {', '.join(sorted(known, key=int))}")
+    original = presets.get_preset(base)
+    name = f"{base}-only-{aus}"
+    presets.PRESETS[name] = dataclasses.replace(original, name=name,
+                                                class_aus={c: [(aus, 1)] for c in original.class_aus})
+    return name
+
+
 # the tables
 
 
@@ -208,6 +229,7 @@ def main() -> None:
     ap.add_argument("--root", type=Path, help="its root folder")
     ap.add_argument("--annotations", type=Path, help="its annotation table (where the reader needs one)")
     ap.add_argument("--limit", type=int, help="measure at most this many clips")
+    ap.add_argument("--only", help="with --synth: every clip carries this AU string (e.g. 24 or 6+12)")
     args = ap.parse_args()
     from preprocess.readers import read_dataset
 
@@ -215,13 +237,16 @@ def main() -> None:
     if args.synth:
         from preprocess.synth import CODING_FILE, generate_synthetic
 
-        out = Path(tempfile.gettempdir()) / (f"mpt-realism-{args.preset}-s{args.seed}-"
+        preset, jobs = args.preset, None
+        if args.only:
+            preset, jobs = only_preset(args.preset, args.only), 1  # registered in this process only
+        out = Path(tempfile.gettempdir()) / (f"mpt-realism-{preset}-s{args.seed}-"
                                              f"{args.subjects}x{args.clips_per_subject}")
         shutil.rmtree(out, ignore_errors=True)  # the settings file does not know the preset's parameters
         generate_synthetic(out, subjects=args.subjects, clips_per_subject=args.clips_per_subject, seed=args.seed,
-                           preset=args.preset, progress=False, overwrite=True)
+                           preset=preset, progress=False, overwrite=True, jobs=jobs)
         index = read_dataset("casme2", out, out / CODING_FILE)
-        name = f"mpt synth --preset {args.preset} --seed {args.seed}, {args.subjects} x {args.clips_per_subject}"
+        name = f"mpt synth --preset {preset} --seed {args.seed}, {args.subjects} x {args.clips_per_subject}"
     elif args.dataset and args.root:
         index = read_dataset(args.dataset, args.root, args.annotations)
         name = f"{args.dataset} at {args.root}"

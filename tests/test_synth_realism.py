@@ -70,7 +70,7 @@ def _region_magnitudes(index):
 def test_settings_record_the_preset(corpora):
     for preset, (root, _) in corpora.items():
         settings = json.loads((root / "synth-settings.json").read_text())
-        assert settings["preset"] == preset and settings["format_version"] == 2
+        assert settings["preset"] == preset and settings["format_version"] == 3
 
 
 def test_every_region_moves_a_little_on_the_calibrated_face(corpora):
