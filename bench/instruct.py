@@ -128,7 +128,8 @@ def baseline(index, out: Path) -> float:
     t0 = time.perf_counter()
     for i, rec in enumerate(index.clips):
         frames = load_frames(rec.frames, 224)
-        d = describe_clip_frames(frames, landmarks="detect", apex_index=rec.apex - rec.onset)
+        d = describe_clip_frames(frames, landmarks="detect", apex_index=rec.apex - rec.onset,
+                                 offset_index=len(frames) - 1)  # as measure_clip: the transient part
         write_png(out / f"{i}-onset.png", frames[0])
         write_png(out / f"{i}-apex.png", frames[d.apex])
     return time.perf_counter() - t0

@@ -84,7 +84,7 @@ def detected_eyes(frame: np.ndarray, *, where: str = "frame"):
 
 
 def describe_clip_frames(frames, *, eyes=None, landmarks=None, onset_index: int = 0, apex_index: int | None = None,
-                         numbers=None):
+                         offset_index: int | None = None, numbers=None):
     """``describe_motion`` on any aligned face frames (N, H, W, 3) uint8 RGB, e.g. a cache's T
     normalised frames; returns the kernel's ``Description`` (``.text``, ``.to_dict()``).
 
@@ -94,7 +94,8 @@ def describe_clip_frames(frames, *, eyes=None, landmarks=None, onset_index: int 
     alignment), "detect" (Haar on the onset frame, else canonical: for dataset crops), or
     ((x, y), (x, y)) in the frames' pixels. On a cache's *magnified* frames the displacements are
     those of the magnified motion (larger than the face's own by up to about alpha), so there the
-    figures say where and which way the face moved more than how far.
+    figures say where and which way the face moved more than how far. ``offset_index``: the offset, where
+    the face is back at rest (the motion is then the transient part: ``mpt_core.describe``).
     """
     from mpt_core.describe import describe_motion
 
@@ -110,14 +111,15 @@ def describe_clip_frames(frames, *, eyes=None, landmarks=None, onset_index: int 
             eyes = "detect"
     if landmarks is not None:
         return describe_motion(frames, landmarks=landmarks, onset_index=onset_index, apex_index=apex_index,
-                               numbers=numbers)
+                               offset_index=offset_index, numbers=numbers)
     if eyes is None:
         eyes = canonical_eyes(w, h)
     elif isinstance(eyes, str):
         if eyes != "detect":
             raise DescribeInputError(f"eyes {eyes!r}: pass None, 'detect' or ((x, y), (x, y))")
         eyes = detected_eyes(frames[onset_index]) or canonical_eyes(w, h)
-    return describe_motion(frames, eyes=eyes, onset_index=onset_index, apex_index=apex_index, numbers=numbers)
+    return describe_motion(frames, eyes=eyes, onset_index=onset_index, apex_index=apex_index,
+                           offset_index=offset_index, numbers=numbers)
 
 
 # the workflow
@@ -130,7 +132,9 @@ def describe(input, *, onset: int | None = None, apex: int | None = None, offset
 
     ``onset``/``apex``/``offset``: frame numbers as in the file names (a video's 0-based indices);
     default onset and offset: the whole input; default apex: the frame of maximum motion energy
-    relative to the onset (the text says so). ``fps``: default the video's; required for a folder
+    relative to the onset (the text says so). A given ``offset`` is taken as the frame where the face is
+    back at rest: the motion is then measured relative to the face's drift from the onset to it (the
+    transient part, ``mpt_core.describe``); without one, from the onset. ``fps``: default the video's; required for a folder
     (it is reported, and paces the tracking filter). ``face``: "auto" (track and stabilise the face
     at 224, regions from the onset frame's landmarks), "haar" (one transform from Haar's eyes,
     regions from the eyes) or "none" (the frames are a face crop already). ``landmarks``: "68"
@@ -142,7 +146,8 @@ def describe(input, *, onset: int | None = None, apex: int | None = None, offset
 
     Returns ``{"input", "onset", "apex", "offset", "regions": [{"name", "dx", "dy", "magnitude",
     "direction"}], "au_candidates": [{"au", "evidence_px", "regions"}], "text"}`` plus ``"fps"``,
-    ``"apex_chosen"`` ("given" or "max motion energy"), ``"threshold_px"`` (a region moved from
+    ``"apex_chosen"`` ("given" or "max motion energy"), ``"relative_to"`` ("onset", or "onset-offset drift"
+    with a given offset: the transient part), ``"threshold_px"`` (a region moved from
     this magnitude), ``"face"`` ({"box": [x, y, w, h], "angle_deg", "aligner"} or None) and ``"eyes"``
     ({"from": "landmarks" | "aligned" | "detected" | "canonical", "points": [[x, y], [x, y]]}, in
     the pixels of the described frames). Pixel figures are at 224 x 224; dx right, dy down.
@@ -156,7 +161,7 @@ def describe(input, *, onset: int | None = None, apex: int | None = None, offset
         warn(warning)
     add_time(timings, "decode", t0)
     return {"input": str(input), **describe_clip(clip, apex=apex, face=face, landmarks=landmarks, timings=timings,
-                                                 framing=framing)}
+                                                 framing=framing, to_offset=offset is not None)}
 
 
 def _check_face(face: str, landmarks: str) -> None:
@@ -181,9 +186,10 @@ def _still_head(clip):
 
 
 def describe_clip(clip, *, apex: int | None = None, face: str = "auto", landmarks: str = "68",
-                  timings: dict | None = None, framing: str | None = None) -> dict:
+                  timings: dict | None = None, framing: str | None = None, to_offset: bool = False) -> dict:
     """``describe`` on a ``preprocess.inputs.ClipInput`` (frames already in memory); the same
-    result without ``"input"``."""
+    result without ``"input"``. ``to_offset``: the clip's last frame is its offset, where the face is back
+    at rest (not when the face was lost before it)."""
     from mpt_core.regions import landmark_eyes
 
     from .rawclip import choose_framing, say_framing
@@ -240,13 +246,16 @@ def describe_clip(clip, *, apex: int | None = None, face: str = "auto", landmark
             source = "detected" if eyes is not None else "canonical"
             eyes = eyes or canonical_eyes(w, h)
     t0 = add_time(timings, "face", t0)
-    d = describe_clip_frames(frames, eyes=eyes, landmarks=points, apex_index=apex_index, numbers=numbers)
+    offset_index = len(numbers) - 1 if to_offset and numbers[-1] == clip.numbers[-1] else None
+    d = describe_clip_frames(frames, eyes=eyes, landmarks=points, apex_index=apex_index, offset_index=offset_index,
+                             numbers=numbers)
     add_time(timings, "describe", t0)
     out = d.to_dict()
     return {
         "onset": out["onset"], "apex": out["apex"], "offset": out["offset"],
         "regions": out["regions"], "au_candidates": out["au_candidates"], "text": out["text"],
-        "fps": clip.fps, "apex_chosen": d.apex_chosen, "threshold_px": round(d.threshold_px, 3), "face": box,
+        "fps": clip.fps, "apex_chosen": d.apex_chosen, "threshold_px": round(d.threshold_px, 3),
+        "relative_to": "onset-offset drift" if d.to_offset else "onset", "face": box,
         "eyes": {"from": source, "points": [[round(float(v), 2) for v in p] for p in eyes]},
     }
 
@@ -260,7 +269,9 @@ def show(result: dict, console=None) -> None:
     apex = f"{result['apex']} ({'given' if result['apex_chosen'] == 'given' else 'max motion energy'})"
     console.print(f"{result['input']}: onset {result['onset']}, apex {apex}, offset {result['offset']} "
                   f"at {result['fps']:g} fps; eyes: {result['eyes']['from']}")
-    console.print(f"region motion relative to the head, pixels at {SIZE} x {SIZE} (dx right, dy down); "
+    drift = (" and to its drift from the onset to the offset" if result.get("relative_to") == "onset-offset drift"
+             else "")
+    console.print(f"region motion relative to the head{drift}, pixels at {SIZE} x {SIZE} (dx right, dy down); "
                   f"a region moves from {result['threshold_px']:.2f} px")
     table = Table()
     table.add_column("region")

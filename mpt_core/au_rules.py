@@ -12,7 +12,10 @@ difference of the two regions' vertical motions, which must itself reach ``REL_K
 
 - AU1 inner brow raiser: an inner brow moves up.
 - AU2 outer brow raiser: an outer brow moves up.
-- AU4 brow lowerer: an inner brow moves down and/or inward (not up), or the glabella moves down.
+- AU4 brow lowerer: an inner brow moves down and/or inward (not up), or the glabella moves down; or
+  (the group rule) both inner brows and the glabella move down, on average by ``GROUP_K`` times the
+  threshold. Three regions moving down together are evidence where each alone is within the face's
+  background: the background of three regions does not agree in direction, and their mean spreads less.
 - AU5 upper lid raiser: an upper eyelid moves up, and up relative to its brows.
 - AU45 blink (lid closing): an upper eyelid moves down, down relative to its brows, and its lower eyelid
   does not rise; AU7 lid tightener: a lower eyelid moves up, and up relative to its cheek (a cheek raiser
@@ -28,7 +31,8 @@ difference of the two regions' vertical motions, which must itself reach ``REL_K
   neither up nor down (pulled back around the face it shows outward in a frontal view, tightened inward).
 - AU15 lip corner depressor: a lip corner moves down (alone or with inward/outward).
 - AU17 chin raiser: the chin moves up; or the lower lip moves up, more than the upper lip, while the upper
-  lip does not move down.
+  lip does not move down and the lips do not press together (AU24 below: the lower lip rising toward a
+  descending upper lip is the pressor).
 - AU24 lip pressor (FACS: the lips press together): the lips move toward each other by the threshold or
   more, the upper lip down (by a quarter of that at least) and the lower lip not down.
 
@@ -54,6 +58,7 @@ AU_NAMES = {
     24: "lip pressor", 45: "blink",
 }
 REL_K = 0.5  # an eyelid's motion relative to its brow or cheek counts from this fraction of the threshold
+GROUP_K = 0.6  # AU4's group rule: the mean downward motion of the inner brows and the glabella, x threshold
 AU_FAMILIES = [{1, 2}, {4}, {5, 7, 45}, {6}, {9, 10}, {12}, {14}, {15}, {17}, {24}]
 
 
@@ -118,17 +123,23 @@ def fire_rules(regions: dict[str, Region], threshold: float = 0.0) -> list[AUCan
             fired.setdefault(15, []).append(corner)
     if has("glabella", "down"):
         fired.setdefault(4, []).append("glabella")
+    group = ("brow_inner_left", "brow_inner_right", "glabella")
+    downs = [regions[n].dy for n in group if n in regions]
+    if 4 not in fired and len(downs) == 3 and min(downs) > 0 and np.mean(downs) >= GROUP_K * threshold > 0:
+        fired[4] = list(group)
     # the lips drag each other: of two rising lips, the one that rose more was pulled
     if has("upper_lip", "up") and up_px("upper_lip") > up_px("lower_lip"):
         fired.setdefault(10, []).append("upper_lip")
     if has("chin", "up"):
         fired.setdefault(17, []).append("chin")
-    if has("lower_lip", "up") and up_px("lower_lip") > up_px("upper_lip") and not has("upper_lip", "down"):
-        fired.setdefault(17, []).append("lower_lip")
     closing = up_px("lower_lip") - up_px("upper_lip")  # the lips' approach, px
     if (closing >= max(threshold, 1e-9) and -up_px("upper_lip") >= 0.25 * closing and up_px("lower_lip") >= 0
             and ("upper_lip" in moving or "lower_lip" in moving)):
         fired.setdefault(24, []).extend(n for n in ("upper_lip", "lower_lip") if n in moving)
+    # a lower lip rising toward a descending upper lip is the pressor (AU24); the chin raiser lifts it alone
+    if (has("lower_lip", "up") and up_px("lower_lip") > up_px("upper_lip") and not has("upper_lip", "down")
+            and 24 not in fired):
+        fired.setdefault(17, []).append("lower_lip")
     return [AUCandidate(f"AU{au}", AU_NAMES[au], float(np.mean([regions[n].magnitude for n in names])), tuple(names))
             for au, names in sorted(fired.items())]
 
@@ -152,12 +163,14 @@ def _sentence(regions: dict[str, Region]) -> list[str]:
     return parts
 
 
-def describe_text(regions, candidates, apex_chosen, apex, threshold) -> str:
+def describe_text(regions, candidates, apex_chosen, apex, threshold, offset=None) -> str:
+    """``offset``: the offset frame the motion is relative to the drift toward (None: from the onset)."""
     parts = _sentence(regions)
+    lead = "Relative to the head" + ("" if offset is None else f" and to its drift from the onset to the offset (frame {offset})")
     if parts:
-        motion = "Relative to the head, " + ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + "."
+        motion = f"{lead}, " + ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + "."
     else:
-        motion = f"Relative to the head, no facial region moved {threshold:.2f} px or more."
+        motion = f"{lead}, no facial region moved {threshold:.2f} px or more."
     aus = ", ".join(f"{c.au} ({c.name}, {c.evidence_px:.1f} px)" for c in candidates) or "none"
     where = (f"The apex is frame {apex}, as given." if apex_chosen == "given" else
              f"No apex was given: frame {apex}, the frame of maximum motion energy relative to the onset, is used as the apex.")

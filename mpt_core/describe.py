@@ -16,6 +16,15 @@ two neighbours (where the clip has them). Without an apex, the apex is the frame
 spread over the clip, whose region displacements relative to the onset have the largest sum
 of squares (the motion energy); that search uses the preset as it is, at a quarter the cost.
 
+The transient part. A micro-expression comes and goes: at its annotated offset the face is back at
+rest, while what moves the face besides it (an out-of-plane head rotation the similarity fit below leaves,
+a slow change of posture or skin) builds up steadily over the 0.2-0.5 s. Given the offset
+(``offset_index``, at least two frame numbers after the apex), each region's motion is taken relative to the
+straight line from the onset to the offset: apex motion minus ``w`` times the motion from the onset to
+the offset, ``w`` = (apex - onset) / (offset - onset) in frame numbers. An expression that is back at
+rest at the offset keeps its whole apex motion; steady drift cancels. Without an offset (``mpt
+describe`` given no ``--offset``: the clip's last frame need not be at rest) the motion is from the onset.
+
 Head motion. A similarity transform (scale, rotation, translation) is fitted to the flow
 over the whole face by iteratively reweighted least squares with Tukey weights, so the few
 pixels that carry the expression do not pull the fit; the fitted field is subtracted and
@@ -93,6 +102,7 @@ class Description:
     text: str
     threshold_px: float = 0.0  # a region moved when its magnitude reached this
     placed_by: str = "eyes"  # "landmarks" or "eyes": what placed the regions
+    to_offset: bool = False  # motion relative to the line from the onset to the offset (the transient part)
 
     def to_dict(self) -> dict:
         return {
@@ -146,11 +156,13 @@ def region_motions(means: dict, u, v, threshold: float) -> dict[str, Region]:
 
 
 def describe_motion(frames, *, eyes=None, landmarks=None, onset_index: int = 0, apex_index: int | None = None,
-                    numbers=None) -> Description:
+                    offset_index: int | None = None, numbers=None) -> Description:
     """Describe one aligned face clip ``frames`` (N, H, W, 3) uint8 RGB. The regions are placed from
     ``landmarks`` (68, 2) of the onset frame when given, else from ``eyes`` = ((x, y), (x, y)); both
     in the frames' pixels. ``numbers`` (N,) are frame numbers for reporting (default 0..N-1).
-    Without ``apex_index`` the apex is the frame of maximum motion energy relative to the onset."""
+    Without ``apex_index`` the apex is the frame of maximum motion energy relative to the onset.
+    ``offset_index``: the annotated offset, where the face is back at rest; when it is at least two frames
+    after the apex, motion is measured relative to the line from the onset to it (the module's docstring)."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) < 2:
         raise DescribeError(f"frames {frames.shape} {frames.dtype}: expected (N >= 2, H, W, 3) uint8 RGB")
@@ -158,7 +170,7 @@ def describe_motion(frames, *, eyes=None, landmarks=None, onset_index: int = 0, 
     numbers = list(range(n)) if numbers is None else [int(x) for x in numbers]
     if len(numbers) != n:
         raise DescribeError(f"numbers: {len(numbers)} frame numbers for {n} frames")
-    for what, i in (("onset_index", onset_index), ("apex_index", apex_index)):
+    for what, i in (("onset_index", onset_index), ("apex_index", apex_index), ("offset_index", offset_index)):
         if i is not None and not 0 <= i < n:
             raise DescribeError(f"{what} {i}: outside the clip's {n} frames")
     if apex_index == onset_index:
@@ -213,6 +225,14 @@ def describe_motion(frames, *, eyes=None, landmarks=None, onset_index: int = 0, 
     quiet = next((t for t in (onset_index + 1, onset_index - 1) if 0 <= t < n and t not in near), None)
     noise = noise_floor(residual(quiet) if quiet is not None else res, face, window=window)
     means = {name: tuple(float(c) for c in res[y0:y1, x0:x1].mean((0, 1))) for name, (x0, y0, x1, y1) in boxes.items()}
+    to_offset = (offset_index is not None and offset_index > apex_index
+                 and numbers[offset_index] - numbers[apex_index] >= 2 and numbers[apex_index] > numbers[onset_index])
+    if to_offset:
+        # the transient part: minus the drift along the line from the onset to the offset, at the apex's time
+        w = (numbers[apex_index] - numbers[onset_index]) / (numbers[offset_index] - numbers[onset_index])
+        end = residual(offset_index)
+        means = {name: (dx - w * float(end[y0:y1, x0:x1, 0].mean()), dy - w * float(end[y0:y1, x0:x1, 1].mean()))
+                 for (name, (dx, dy)), (x0, y0, x1, y1) in zip(means.items(), boxes.values())}
     background = float(np.median([math.hypot(dx, dy) for dx, dy in means.values()]))
     threshold = max(MIN_PX, NOISE_K * noise, BACKGROUND_K * background)
 
@@ -223,6 +243,6 @@ def describe_motion(frames, *, eyes=None, landmarks=None, onset_index: int = 0, 
     return Description(
         onset=numbers[onset_index], apex=apex, offset=numbers[-1], apex_chosen=apex_chosen,
         regions=tuple(regions.values()), au_candidates=tuple(candidates),
-        text=describe_text(regions, candidates, apex_chosen, apex, threshold), threshold_px=threshold,
-        placed_by="eyes" if landmarks is None else "landmarks",
+        text=describe_text(regions, candidates, apex_chosen, apex, threshold, numbers[offset_index] if to_offset else None),
+        threshold_px=threshold, placed_by="eyes" if landmarks is None else "landmarks", to_offset=to_offset,
     )

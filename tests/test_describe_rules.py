@@ -88,3 +88,81 @@ def test_both_sides_moving_alike_count_below_the_threshold_one_side_does_not():
     assert direction({"lip_corner_left": (0.0, threshold)}) == "down"  # the full threshold alone
     # a midline region has no pair
     assert direction({"upper_lip": (0.0, weak)}, "upper_lip") == "still"
+
+
+# the transient part (motion relative to the face's drift from the onset to the offset)
+
+
+def come_and_go(base, expression, drift, n=13, apex=5, noise=1.0, seed=2):
+    """Frames 0..n-1: ``expression`` rises to the apex and is back at rest at the last frame (the
+    offset); ``drift`` grows steadily from the onset to the last frame."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    env = np.where(t <= apex, 0.5 * (1 - np.cos(np.pi * t / apex)), 0.5 * (1 + np.cos(np.pi * (t - apex) / (n - 1 - apex))))
+    gy, gx = np.mgrid[0:224, 0:224].astype(np.float32)
+    frames = []
+    for i in range(n):
+        f = np.float32(env[i]) * expression + np.float32(i / (n - 1)) * drift
+        img = cv2.remap(base, gx - f[0], gy - f[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        frames.append(np.clip(img + rng.normal(0, noise, img.shape), 0, 255).astype(np.uint8))
+    return np.stack(frames)
+
+
+def test_steady_drift_cancels_against_the_offset_and_the_expression_stays():
+    smile = blob_field(centres("lip_corner_left", "lip_corner_right"), (0.6, -0.8), amp=1.0)
+    # the brows rise steadily through the clip (posture, a slow raise): 2.4 px by the offset, about 1 px at the apex
+    brows = blob_field(centres("brow_inner_left", "brow_inner_right", "brow_outer_left", "brow_outer_right"),
+                       (0.0, -1.0), amp=2.4, sigma=9.0)
+    frames = come_and_go(texture(11), smile, brows)
+    from_onset = describe_motion(frames, eyes=EYES, apex_index=5)
+    transient = describe_motion(frames, eyes=EYES, apex_index=5, offset_index=12)
+    assert {"AU1", "AU2"} & aus(from_onset), from_onset.text  # the drift reads as a brow raise from the onset
+    assert not from_onset.to_offset and transient.to_offset
+    assert "AU12" in aus(transient) and not {"AU1", "AU2"} & aus(transient), transient.text
+    assert "offset (frame 12)" in transient.text
+
+
+def test_an_expression_back_at_rest_keeps_its_motion_against_the_offset():
+    smile = blob_field(centres("lip_corner_left", "lip_corner_right"), (0.6, -0.8), amp=1.0)
+    frames = come_and_go(texture(12), smile, np.zeros_like(smile))
+    a = {r.name: r.magnitude for r in describe_motion(frames, eyes=EYES, apex_index=5).regions}
+    b = {r.name: r.magnitude for r in describe_motion(frames, eyes=EYES, apex_index=5, offset_index=12).regions}
+    for name in ("lip_corner_left", "lip_corner_right"):
+        assert a[name] > 0.5 and abs(b[name] - a[name]) <= 0.1 * a[name]
+
+
+def test_an_offset_next_to_the_apex_is_not_used():
+    smile = blob_field(centres("lip_corner_left", "lip_corner_right"), (0.6, -0.8), amp=1.0)
+    frames = come_and_go(texture(12), smile, np.zeros_like(smile))
+    assert not describe_motion(frames, eyes=EYES, apex_index=5, offset_index=6).to_offset
+
+
+# rules on region motions
+
+
+def fired(means: dict, threshold: float) -> set:
+    from mpt_core.au_rules import fire_rules
+    from mpt_core.describe import region_motions
+    from mpt_core.regions import REGION_ORDER
+
+    still = {n: (0.0, 0.0) for n in REGION_ORDER}
+    regions = region_motions({**still, **means}, np.array([1.0, 0.0]), np.array([0.0, 1.0]), threshold)
+    return {c.au for c in fire_rules(regions, threshold)}
+
+
+def test_inner_brows_and_glabella_lowering_together_are_a_brow_lowerer():
+    from mpt_core.au_rules import GROUP_K
+
+    thr = 0.8
+    # each region alone is under the threshold, the pair under its share of it; together they agree
+    weak = {"brow_inner_left": (0.0, 0.38), "brow_inner_right": (0.0, 0.38), "glabella": (0.0, 0.7)}
+    assert np.mean([0.38, 0.38, 0.7]) >= GROUP_K * thr
+    assert "AU4" in fired(weak, thr)
+    assert "AU4" not in fired({**weak, "brow_inner_right": (0.0, -0.05)}, thr)  # one of the three rises
+    assert "AU4" not in fired({k: (0.0, 0.5 * dy) for k, (_, dy) in weak.items()}, thr)  # too little together
+
+
+def test_a_lower_lip_rising_toward_a_descending_upper_lip_is_the_pressor_not_the_chin_raiser():
+    pressing = {"lower_lip": (0.0, -0.3), "upper_lip": (0.0, 0.15)}
+    assert fired(pressing, 0.25) >= {"AU24"} and "AU17" not in fired(pressing, 0.25)
+    assert "AU17" in fired({"lower_lip": (0.0, -0.3)}, 0.25)  # the lower lip rising alone

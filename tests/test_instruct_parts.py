@@ -105,7 +105,8 @@ def test_safe_part(name, tmp_path):
     assert safe_part("casme2/sub01") != safe_part("casme2_sub01")
 
 
-# the kernel reads five frames when the apex is known: the same result as the whole clip
+# the kernel reads six frames when the apex is known (onset, its neighbour, apex - 1..apex + 1, offset): the
+# same result as the whole clip
 
 
 def test_frames_read_give_the_whole_clips_result(tmp_path):
@@ -117,13 +118,15 @@ def test_frames_read_give_the_whole_clips_result(tmp_path):
 
     generate_synthetic(tmp_path, subjects=1, clips_per_subject=2, seed=4, jobs=1, progress=False)
     for rec in read_dataset("casme2", tmp_path).clips:
-        assert len(frames_to_read(rec.onset, rec.apex, rec.offset)) <= 5
+        assert len(frames_to_read(rec.onset, rec.apex, rec.offset)) <= 6
+        assert len(frames_to_read(rec.onset, rec.apex, rec.offset, transient=False)) <= 5
         m = measure_clip(rec.frames, range(rec.onset, rec.offset + 1), key=rec.key, onset=rec.onset, apex=rec.apex,
                          offset=rec.offset, whole_frames=False)
         placed = ({"landmarks": np.asarray(m.motion["landmarks"])} if "landmarks" in m.motion
                   else {"eyes": m.motion["eyes"]["points"]})
         whole = describe_clip_frames(load_frames(rec.frames, 224), **placed, apex_index=rec.apex - rec.onset,
-                                     numbers=range(rec.onset, rec.offset + 1))
+                                     offset_index=rec.offset - rec.onset, numbers=range(rec.onset, rec.offset + 1))
+        assert m.motion["relative_to"] == "onset-offset drift"
         assert m.motion["regions"] == whole.to_dict()["regions"]
         assert m.motion["au_candidates"] == whole.to_dict()["au_candidates"]
 

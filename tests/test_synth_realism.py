@@ -62,7 +62,8 @@ def _region_magnitudes(index):
     clips = []
     for rec in index.clips:
         m = measure_clip(rec.frames, list(range(rec.onset, rec.offset + 1)), key=rec.key, onset=rec.onset,
-                         apex=rec.apex, offset=rec.offset, whole_frames=False, face="fallback")
+                         apex=rec.apex, offset=rec.offset, whole_frames=False, face="fallback",
+                         transient=False)
         clips.append(sorted(r["magnitude"] for r in m.motion["regions"]))
     return np.array(clips)
 

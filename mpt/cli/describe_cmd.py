@@ -11,7 +11,7 @@ import typer
 from mpt_core.names import FACE_MODES, LANDMARK_MODELS
 
 from .app import app, check_choice, fail
-from .options import FPS, FRAMING, OFFSET, ONSET
+from .options import FPS, FRAMING, ONSET
 
 
 @app.command("describe")
@@ -20,7 +20,10 @@ def describe(
     onset: Optional[int] = ONSET,
     apex: Optional[int] = typer.Option(None, "--apex", help="Apex frame, numbered like --onset. Default: the "
                                        "frame of maximum motion energy relative to the onset."),
-    offset: Optional[int] = OFFSET,
+    offset: Optional[int] = typer.Option(None, "--offset", help="Last frame, inclusive, where the face is back "
+                                         "at rest: the motion is then measured relative to the face's drift from "
+                                         "the onset to it (the expression's transient part). Default: the last "
+                                         "frame, and motion from the onset."),
     fps: Optional[float] = FPS,
     face: str = typer.Option("auto", "--face", help="auto: track the face's 68 landmarks (dlib) and stabilise every "
                              "frame; the regions are placed from the onset frame's landmarks; haar: one transform "

@@ -34,7 +34,7 @@ from .measure import MeasureError, check_apex
 from .splits import plan_splits, split_records
 from .stats import compute_stats, markdown
 
-MEASURE_VERSION = 3  # 3: describe's background-relative threshold and rules (issue 26); bump when a clip's measurement or images change: older clips are then refused
+MEASURE_VERSION = 4  # 3: describe's background-relative threshold and rules (issue 26); 4: the transient part (motion relative to the drift to the offset) and the AU4 group rule; bump when a clip's measurement or images change: older clips are then refused
 DEFER = "defer"  # a worker's answer for a cropped clip with no face found
 
 

@@ -66,9 +66,10 @@ def region_stem(name: str) -> str:
     return re.sub(r"_(left|right)$", "", name)
 
 
-def frames_to_read(onset: int, apex: int, offset: int) -> list[int]:
-    """Frame numbers the kernel reads for a known apex (onset < apex <= offset)."""
-    wanted = {onset, min(onset + 1, offset), apex - 1, apex, min(apex + 1, offset)}
+def frames_to_read(onset: int, apex: int, offset: int, transient: bool = True) -> list[int]:
+    """Frame numbers the kernel reads for a known apex (onset < apex <= offset); ``transient``: the
+    offset too (motion relative to the drift from the onset to the offset)."""
+    wanted = {onset, min(onset + 1, offset), apex - 1, apex, min(apex + 1, offset)} | ({offset} if transient else set())
     return sorted(n for n in wanted if onset <= n <= offset)
 
 
@@ -147,11 +148,13 @@ def align_whole_frames(frames: np.ndarray, *, fps: float, where: str):
 
 
 def measure_clip(paths, numbers, *, key: str, onset: int, apex: int, offset: int, whole_frames: bool,
-                 fps: float = 30.0, face=None) -> Measurement:
+                 fps: float = 30.0, face=None, transient: bool = True) -> Measurement:
     """Measure one clip: ``paths`` are its frames onset..offset with frame ``numbers``; ``apex`` -1 is
     unknown. ``whole_frames``: the frames are whole video frames (the face is found and aligned).
     Cropped frames: the face is found (``find_crop_face``), else ``EyesNotFound``; ``face`` =
-    ("landmarks" | "eyes", points in 224 px, source) skips that, "fallback" uses ``fallback_face``."""
+    ("landmarks" | "eyes", points in 224 px, source) skips that, "fallback" uses ``fallback_face``.
+    ``transient``: the motion relative to the face's drift from the onset to the annotated offset (the
+    rules' evidence, ``mpt_core.describe``); False: from the onset to the apex (REALISM.md's figures)."""
     from mpt.describe import describe_clip_frames
     from mpt_core.describe import DescribeError, landmark_boxes, region_boxes
     from mpt_core.regions import landmark_eyes
@@ -160,7 +163,7 @@ def measure_clip(paths, numbers, *, key: str, onset: int, apex: int, offset: int
 
     check_apex(key, onset, apex, offset)
     numbers = [int(n) for n in numbers]
-    wanted = numbers if apex == -1 else frames_to_read(onset, apex, offset)
+    wanted = numbers if apex == -1 else frames_to_read(onset, apex, offset, transient)
     by_number = dict(zip(numbers, paths))
     missing = [n for n in wanted if n not in by_number]
     if missing:
@@ -185,6 +188,7 @@ def measure_clip(paths, numbers, *, key: str, onset: int, apex: int, offset: int
         placed = ({"landmarks": np.round(np.asarray(points, np.float64), 2)} if kind == "landmarks"
                   else {"eyes": tuple(tuple(round(float(v), 2) for v in p) for p in points)})
         d = describe_clip_frames(frames, **placed, apex_index=None if apex == -1 else wanted.index(apex),
+                                 offset_index=wanted.index(offset) if transient and offset in wanted else None,
                                  numbers=wanted)
     except (DescribeError, FaceError) as err:
         raise MeasureError(f"clip {key}: {err}") from None
@@ -195,7 +199,7 @@ def measure_clip(paths, numbers, *, key: str, onset: int, apex: int, offset: int
     out = d.to_dict()
     motion = {
         "onset": out["onset"], "apex": out["apex"], "offset": int(offset), "apex_chosen": d.apex_chosen,
-        "threshold_px": round(float(d.threshold_px), 3),
+        "threshold_px": round(float(d.threshold_px), 3), "relative_to": "onset-offset drift" if d.to_offset else "onset",
         "eyes": {"from": source, "points": [[round(float(v), 2) for v in p] for p in eyes]},
         "regions": out["regions"], "au_candidates": out["au_candidates"], "text": out["text"],
     }
