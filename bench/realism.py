@@ -132,7 +132,7 @@ def measure_corpus(index, limit: int | None = None, progress: bool = True):
     for record in track(clips, description="measuring", disable=not progress):
         numbers = list(range(record.onset, record.offset + 1))
         kw = dict(key=record.key, onset=record.onset, apex=record.apex, offset=record.offset,
-                  whole_frames=index.whole_frames, fps=record.fps)
+                  whole_frames=index.whole_frames, fps=record.fps, transient=False)  # REALISM.md: onset to apex
         try:
             try:
                 m = measure_clip(record.frames, numbers, **kw)
