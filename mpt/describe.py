@@ -61,8 +61,8 @@ def canonical_eyes(width: int, height: int) -> tuple[tuple[float, float], tuple[
 
 def onset_landmarks(frame: np.ndarray) -> np.ndarray | None:
     """dlib's 68 landmarks on one (H, W, 3) uint8 RGB frame known to be a face crop, in its pixels,
-    or None (no face): fitted with the whole frame as the face box, checked, then the detector's box
-    (``preprocess.face.framing.fit_crop``: the detector alone misses faces that fill the image)."""
+    or None (no face): the detector's box, else the whole frame as the face box, each fit checked
+    (``preprocess.face.framing.fit_crop``: the detector alone misses some faces that fill the image)."""
     from preprocess.face.framing import fit_crop
 
     return fit_crop(frame).points

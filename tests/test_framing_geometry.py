@@ -129,7 +129,8 @@ def test_landmarks_on_tight_synthetic_crops_in_casme2_framing():
     assert len(found) >= 0.99 * len(fits), f"{len(fits) - len(found)} of {len(fits)} fell back"
     ways = {how: sum(r.how == how for r, _ in found) for how in ("image", "detector", "prior")}
     print(f"{len(found)} of {len(fits)} tight crops with landmarks: {ways}")
-    assert sum(ways.values()) == len(found) and ways["image"] >= 0.9 * len(fits), ways
+    # the detector's box first (dlib's fit from it is right at any framing), the whole image where it finds none
+    assert sum(ways.values()) == len(found) and ways["detector"] + ways["image"] == len(found), ways
     # the synthetic eye points are the sclera centres, dlib's the mean of six lid points: close, not equal
     wpi_err = np.array([r.framing.width_per_iod - f.width_per_iod for r, f in found])
     eh_err = np.array([r.framing.eye_height - f.eye_height for r, f in found])

@@ -59,8 +59,8 @@ _REAL_AUS = {
 
 # Per-AU factors on the log-normal amplitude so that the measured medians per family match REALISM.md
 # (the flow sees some blobs more fully than others): fitted on seed 5 only.
-_REAL_SCALE = {"1": 1.1, "2": 1.1, "4": 1.55, "5": 0.8, "6": 1.15, "7": 0.8, "9": 0.37, "10": 0.37, "12": 0.78,
-               "14": 1.15, "15": 2.4, "17": 1.0, "24": 1.6, "45": 0.8}
+_REAL_SCALE = {"1": 1.05, "2": 1.05, "4": 1.37, "5": 0.8, "6": 1.15, "7": 0.8, "9": 0.45, "10": 0.45, "12": 0.78,
+               "14": 1.15, "15": 2.1, "17": 1.0, "24": 1.6, "45": 0.8}
 # ... and on its spread (log-normal sigma), where the real family spreads much less or more than the rest
 _REAL_SIGMA = {"5": 1.2, "7": 1.2, "15": 0.45, "24": 1.6, "45": 1.2}
 # AU24 (format version 3): real lip pressors spread over a factor of 5 (0.58-3.00 px, 6 clips). At factor 2.8
