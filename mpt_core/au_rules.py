@@ -12,10 +12,8 @@ difference of the two regions' vertical motions, which must itself reach ``REL_K
 
 - AU1 inner brow raiser: an inner brow moves up.
 - AU2 outer brow raiser: an outer brow moves up.
-- AU4 brow lowerer: an inner brow moves down and/or inward (not up), or the glabella moves down; or
-  (the group rule) both inner brows and the glabella move down, on average by ``GROUP_K`` times the
-  threshold. Three regions moving down together are evidence where each alone is within the face's
-  background: the background of three regions does not agree in direction, and their mean spreads less.
+- AU4 brow lowerer: an inner brow moves down and/or inward (not up), or the glabella moves down (the three
+  also move together from less than the threshold: ``mpt_core.describe.region_motions``'s group).
 - AU5 upper lid raiser: an upper eyelid moves up, and up relative to its brows.
 - AU45 blink (lid closing): an upper eyelid moves down, down relative to its brows, and its lower eyelid
   does not rise; AU7 lid tightener: a lower eyelid moves up, and up relative to its cheek (a cheek raiser
@@ -58,7 +56,6 @@ AU_NAMES = {
     24: "lip pressor", 45: "blink",
 }
 REL_K = 0.5  # an eyelid's motion relative to its brow or cheek counts from this fraction of the threshold
-GROUP_K = 0.6  # AU4's group rule: the mean downward motion of the inner brows and the glabella, x threshold
 AU_FAMILIES = [{1, 2}, {4}, {5, 7, 45}, {6}, {9, 10}, {12}, {14}, {15}, {17}, {24}]
 
 
@@ -123,10 +120,6 @@ def fire_rules(regions: dict[str, Region], threshold: float = 0.0) -> list[AUCan
             fired.setdefault(15, []).append(corner)
     if has("glabella", "down"):
         fired.setdefault(4, []).append("glabella")
-    group = ("brow_inner_left", "brow_inner_right", "glabella")
-    downs = [regions[n].dy for n in group if n in regions]
-    if 4 not in fired and len(downs) == 3 and min(downs) > 0 and np.mean(downs) >= GROUP_K * threshold > 0:
-        fired[4] = list(group)
     # the lips drag each other: of two rising lips, the one that rose more was pulled
     if has("upper_lip", "up") and up_px("upper_lip") > up_px("lower_lip"):
         fired.setdefault(10, []).append("upper_lip")

@@ -59,7 +59,7 @@ those groups for evaluation. These are motion-based candidates, not a trained AU
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -88,6 +88,8 @@ MIN_PX = 0.25  # absolute floor on a moving region's mean displacement, pixels a
 NOISE_K = 4.0  # ... and this many times the region-level noise spread
 BACKGROUND_K = 2.0  # ... and this many times the median motion of the face's 18 regions (its background)
 PAIR_K = 0.5  # both regions of a left/right pair moving alike: each moves from this fraction of the threshold
+GROUP_K = 0.6  # the inner brows and the glabella all moving down: they move from this mean, x the threshold
+BROW_LOWERER_GROUP = ("brow_inner_left", "brow_inner_right", "glabella")
 APEX_CANDIDATES = 16  # frames sampled when searching the apex by motion energy
 
 
@@ -131,7 +133,9 @@ def region_motions(means: dict, u, v, threshold: float) -> dict[str, Region]:
     the face frame (``u`` along the eyes, ``v`` down). A region moves from ``threshold``; the two regions of
     a left/right pair also move from ``PAIR_K * threshold`` (and ``MIN_PX``) when they move alike, mirrored (within 45
     degrees): the background motion of a real face is not symmetric, most AUs are, so agreeing sides are
-    evidence."""
+    evidence. The same holds for the brow lowerer's three regions (``BROW_LOWERER_GROUP``, AU4): when all three
+    move down (image y) by ``GROUP_K * threshold`` on average, all three move, though each alone stays within the
+    face's background (three regions' background motion does not agree in direction, and its mean spreads less)."""
     local = {}  # name -> (across, down, side) in the face frame
     for name, (dx, dy) in means.items():
         side = -1 if name.endswith("_left") else 1 if name.endswith("_right") else 0
@@ -149,6 +153,12 @@ def region_motions(means: dict, u, v, threshold: float) -> dict[str, Region]:
             cosine = (-across * o_across + down * o_down) / max(mag * o_mag, 1e-12)
             moving = min(mag, o_mag) >= max(PAIR_K * threshold, MIN_PX) and cosine >= math.cos(math.radians(45))
         regions[name] = Region(name, dx, dy, mag, words(across, down, side) if moving else "still")
+    downs = [means[n][1] for n in BROW_LOWERER_GROUP if n in means]
+    if len(downs) == 3 and min(downs) > 0 and float(np.mean(downs)) >= GROUP_K * threshold > 0:
+        for name in BROW_LOWERER_GROUP:
+            if regions[name].direction == "still":
+                across, down, side = local[name]
+                regions[name] = replace(regions[name], direction=words(across, down, side))
     return regions
 
 

@@ -151,13 +151,18 @@ def fired(means: dict, threshold: float) -> set:
 
 
 def test_inner_brows_and_glabella_lowering_together_are_a_brow_lowerer():
-    from mpt_core.au_rules import GROUP_K
+    from mpt_core.describe import GROUP_K, region_motions
+    from mpt_core.regions import REGION_ORDER
 
     thr = 0.8
     # each region alone is under the threshold, the pair under its share of it; together they agree
     weak = {"brow_inner_left": (0.0, 0.38), "brow_inner_right": (0.0, 0.38), "glabella": (0.0, 0.7)}
     assert np.mean([0.38, 0.38, 0.7]) >= GROUP_K * thr
     assert "AU4" in fired(weak, thr)
+    # the three count as moving, so the text and mpt instruct's answers name the motion behind AU4
+    regions = region_motions({**{n: (0.0, 0.0) for n in REGION_ORDER}, **weak}, np.array([1.0, 0.0]),
+                             np.array([0.0, 1.0]), thr)
+    assert all(regions[n].direction == "down" for n in weak)
     assert "AU4" not in fired({**weak, "brow_inner_right": (0.0, -0.05)}, thr)  # one of the three rises
     assert "AU4" not in fired({k: (0.0, 0.5 * dy) for k, (_, dy) in weak.items()}, thr)  # too little together
 
