@@ -21,12 +21,16 @@ leave-one-subject-out. What differs from METHOD.md, and why (CPU time, random ba
   block is nearly uniform), so the visual adapters of the first block are what lets the model use
   where on the face the rank image changed. The narrow ViT-Ti (192) measured better than ViT-S
   (384) at 2 blocks, and is the cheapest;
-* alpha = 60 instead of 20: the synthetic motion is 1-1.5 px at 224 px, ~0.3-0.4 px at 64 px;
+* alpha is METHOD.md's 20. Up to format version 2 of ``mpt synth`` the demo used 60 (on the clean world
+  of format 1, where the motion was 1-1.5 px at 224 px, ~0.3-0.4 px at 64 px, 60 measured better); on the
+  calibrated world of format 3, seed 1 (this paragraph's other settings): alpha 60 UF1 0.197, alpha 20
+  0.261, alpha 60 with prompts from 32 px 0.246. Real CASME II at these settings agrees (REALISM.md:
+  alpha 20 UF1 61.16 %, alpha 60 59.89 %);
 * lr 3e-3 and 40 epochs: a random backbone leaves more to the trained parts.
 
 These were chosen on a synthetic dataset made with another seed (1) than the demo's (0); nothing
 was chosen by looking at a test subject. Measured on seed 1 (12 subjects x 12 clips, alpha 60,
-40 epochs unless said), pooled UF1 (chance 0.2):
+40 epochs unless said; the clean world of format 1), pooled UF1 (chance 0.2):
 
   prompts at 64 px:  ViT-B 1 block 0.24-0.28 (lr 3e-3; frames at 32 or 64 px), ViT-S 1 block 0.23,
                      ViT-Ti 2 blocks 0.25, ViT-S 2 blocks 0.24 (lr 3e-3) / 0.24 (lr 1e-3)
@@ -42,7 +46,7 @@ from pathlib import Path
 DEMO_SEED = 0
 DEMO_SUBJECTS = 12
 DEMO_CLIPS_PER_SUBJECT = 12  # classes in CASME II proportions (others most, surprise fewest)
-DEMO_PREPROCESS = dict(size=64, alpha=60.0)  # METHOD.md: 224 px, alpha 20
+DEMO_PREPROCESS = dict(size=64, alpha=20.0)  # METHOD.md: 224 px, alpha 20
 DEMO_MODEL = dict(variant="mpt", backbone="vit_tiny_patch16_224", depth=2, img_size=64, motion_size=16)
 # fp32, not bf16 where the CPU has it: bf16 kernels differ between CPU generations (AMX, AVX512-BF16) and 40
 # epochs amplify it (UF1 41.99 % on one CPU, 45.16 % on another, same code and data); fp32 figures are the
@@ -101,7 +105,7 @@ def run_demo(out="runs/demo", *, progress: bool = True) -> Path:
         f"  data: {DEMO_SUBJECTS} synthetic subjects x {DEMO_CLIPS_PER_SUBJECT} clips, 5 classes whose only cue is a "
         "subtle local facial motion\n"
         f"  preprocessing: {DEMO_PREPROCESS['size']} px frames, alpha {DEMO_PREPROCESS['alpha']:g} (METHOD.md: 224 px, "
-        "alpha 20; small frames keep this to a few CPU minutes, the larger alpha makes up for them)\n"
+        "alpha 20; small frames keep this to a few CPU minutes)\n"
         f"  model: variant {ms.variant}, backbone {ms.backbone} cut to {ms.depth} block(s) at {ms.img_size} px "
         f"({ms.img_size // 16} x {ms.img_size // 16} patches), motion prompts from the frames at {ms.motion_size} px "
         "(METHOD.md: 224 px), RANDOM weights: no pretrained weights ship with mpt and nothing is downloaded, so "
