@@ -7,20 +7,13 @@ import pytest
 from test_train_helpers import write_cache
 from typer.testing import CliRunner
 
+from clierrors import one_error_line
 from mpt.cli import app
 
 TINY = ["--device", "cpu", "--backbone", "vit_tiny_patch16_224", "--depth", "1", "--img-size", "32", "--epochs", "1",
         "--no-progress"]
 
 
-def one_error_line(result, *needles):
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

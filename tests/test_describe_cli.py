@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 skimage_data = pytest.importorskip("skimage.data")
 
+import clierrors  # noqa: E402
 from mpt.cli import app  # noqa: E402
 from preprocess.face import CANONICAL_EYES  # noqa: E402
 from facescenes import HEAD, scene  # noqa: E402
@@ -108,11 +109,7 @@ def aus(result) -> set:
 
 
 def one_error_line(result) -> str:
-    assert result.exit_code == 1, result.output
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
+    return clierrors.one_error_line(result, quiet=True)
 
 
 # tests

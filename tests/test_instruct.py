@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
+from clierrors import one_error_line
 from mpt.cli import app
 
 runner = CliRunner()
@@ -63,13 +64,6 @@ MESSAGES_SCHEMA = {
 
 def instruct(*args):
     return runner.invoke(app, ["instruct", *map(str, args)])
-
-
-def one_error_line(result) -> str:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 def coding_truth(coding) -> dict:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import clierrors
 from mpt.cli import app
 
 runner = CliRunner()
@@ -30,11 +31,7 @@ def ok(*args) -> str:
 
 
 def one_error_line(*args) -> str:
-    r = runner.invoke(app, [*map(str, args)])
-    assert r.exit_code == 1, r.output
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
-    return lines[0]
+    return clierrors.one_error_line(runner.invoke(app, [*map(str, args)]))
 
 
 def synth(out: Path, layout: str, subjects: int, seconds: float, seed: int) -> Path:

@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
+from clierrors import one_error_line
 from mpt.cli import app
 
 runner = CliRunner()
@@ -58,13 +59,6 @@ def instruct(*args):
 
 def read_jsonl(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def one_error_line(result) -> str:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

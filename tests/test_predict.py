@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 skimage_data = pytest.importorskip("skimage.data")
 
+import clierrors  # noqa: E402
 from mpt.cli import app  # noqa: E402
 from test_face_align import box_contains, scene, true_roll  # noqa: E402
 
@@ -71,11 +72,7 @@ def clip_args(world, subject, clip):
 
 
 def one_error_line(result) -> str:
-    assert result.exit_code == 1, result.output
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
+    return clierrors.one_error_line(result, quiet=True)
 
 
 def test_online_equals_offline(world):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from clierrors import one_error_line
 from longvideos import FIVE_EXPRESSIONS, render_long_video
 from mpt.cli import app
 
@@ -20,13 +21,6 @@ def ok(*args) -> str:
     r = runner.invoke(app, [*map(str, args)])
     assert r.exit_code == 0, r.output
     return r.stdout
-
-
-def one_error_line(r) -> str:
-    assert r.exit_code == 1, r.output
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
