@@ -58,6 +58,10 @@ REPO = Path(__file__).resolve().parents[1]
 # keep bench/ off the import path (bench/preprocess.py shadows the preprocess package)
 sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 
+# the onset frame's landmarks, found as `mpt describe --face none` and `mpt instruct` find them on a face crop
+# (before 2026-12-07 this bench ran dlib's detector alone: 4-9 of 96 onset frames per calibrated seed fell back
+# to the eyes)
+from mpt.describe import onset_landmarks  # noqa: E402
 from mpt_core.describe import AU_FAMILIES, au_families, describe_motion  # noqa: E402
 
 TARGET = 0.7  # precision and recall each
@@ -135,16 +139,6 @@ def print_confusion(confusion: Counter, title: str) -> None:
         cells = [str(confusion.get((r, c), 0) or ".") for c in cols]
         if any(c != "." for c in cells):
             print(f"| {name(r)} | " + " | ".join(cells) + " |")
-
-
-def onset_landmarks(frame: np.ndarray) -> np.ndarray | None:
-    """dlib's 68 landmarks on the onset frame, found as ``mpt describe --face none`` and ``mpt instruct``
-    find them on a face crop (``mpt.describe.onset_landmarks``: the whole frame as the face box first, then
-    the detector, each fit checked), or None. (Before 2026-12-07 this bench ran the detector alone, which
-    misses faces that fill the crop: 4-9 of 96 onset frames per calibrated seed fell back to the eyes.)"""
-    from mpt.describe import onset_landmarks as mpt_onset_landmarks
-
-    return mpt_onset_landmarks(frame)
 
 
 def run_clips(clips, label: str, regions: str = "landmarks") -> dict:

@@ -156,10 +156,10 @@ def only_preset(base: str, aus: str) -> str:
 
     from preprocess.synth import presets
 
-    known = set(presets.get_preset(base).shapes or presets.AUS)
+    original = presets.get_preset(base)
+    known = set(original.shapes or presets.AUS)
     if not aus or not set(aus.split("+")) <= known:
         raise SystemExit(f"error: --only {aus!r}: AUs the generator draws are {', '.join(sorted(known, key=int))}")
-    original = presets.get_preset(base)
     name = f"{base}-only-{aus}"
     presets.PRESETS[name] = dataclasses.replace(original, name=name,
                                                 class_aus={c: [(aus, 1)] for c in original.class_aus})

@@ -171,8 +171,8 @@ def describe_motion(frames, *, eyes=None, landmarks=None, onset_index: int = 0, 
     ``landmarks`` (68, 2) of the onset frame when given, else from ``eyes`` = ((x, y), (x, y)); both
     in the frames' pixels. ``numbers`` (N,) are frame numbers for reporting (default 0..N-1).
     Without ``apex_index`` the apex is the frame of maximum motion energy relative to the onset.
-    ``offset_index``: the annotated offset, where the face is back at rest; when it is at least two frames
-    after the apex, motion is measured relative to the line from the onset to it (the module's docstring)."""
+    ``offset_index``: the annotated offset, where the face is back at rest; when it is at least two frame
+    numbers after the apex, motion is measured relative to the line from the onset to it (the module's docstring)."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) < 2:
         raise DescribeError(f"frames {frames.shape} {frames.dtype}: expected (N >= 2, H, W, 3) uint8 RGB")
@@ -216,14 +216,17 @@ def describe_motion(frames, *, eyes=None, landmarks=None, onset_index: int = 0, 
         flow = dis.calc(grey[onset_index], grey[t], None)  # (224, 224, 2): content motion at onset pixels
         return remove_head_motion(flow, face)
 
+    def box_means(field) -> dict:
+        """{region: its mean displacement (dx, dy)} of a (224, 224, 2) field."""
+        return {name: field[y0:y1, x0:x1].mean((0, 1)) for name, (x0, y0, x1, y1) in boxes.items()}
+
     if apex_index is None:
         apex_chosen = "max motion energy"
         others = [t for t in range(n) if t != onset_index]
         step = max(1, math.ceil(len(others) / APEX_CANDIDATES))
 
         def energy(t):
-            res = residual(t, coarse)
-            return sum(float(np.sum(res[y0:y1, x0:x1].mean((0, 1)) ** 2)) for x0, y0, x1, y1 in boxes.values())
+            return sum(float(np.sum(m**2)) for m in box_means(residual(t, coarse)).values())
 
         apex_index = max(others[::step], key=energy)
     else:
@@ -234,15 +237,14 @@ def describe_motion(frames, *, eyes=None, landmarks=None, onset_index: int = 0, 
     # too short to have one apart from the apex, the apex field itself; robust, but less clean)
     quiet = next((t for t in (onset_index + 1, onset_index - 1) if 0 <= t < n and t not in near), None)
     noise = noise_floor(residual(quiet) if quiet is not None else res, face, window=window)
-    means = {name: tuple(float(c) for c in res[y0:y1, x0:x1].mean((0, 1))) for name, (x0, y0, x1, y1) in boxes.items()}
+    means = {name: tuple(float(c) for c in m) for name, m in box_means(res).items()}
     to_offset = (offset_index is not None and offset_index > apex_index
                  and numbers[offset_index] - numbers[apex_index] >= 2 and numbers[apex_index] > numbers[onset_index])
     if to_offset:
         # the transient part: minus the drift along the line from the onset to the offset, at the apex's time
         w = (numbers[apex_index] - numbers[onset_index]) / (numbers[offset_index] - numbers[onset_index])
-        end = residual(offset_index)
-        means = {name: (dx - w * float(end[y0:y1, x0:x1, 0].mean()), dy - w * float(end[y0:y1, x0:x1, 1].mean()))
-                 for (name, (dx, dy)), (x0, y0, x1, y1) in zip(means.items(), boxes.values())}
+        end = box_means(residual(offset_index))
+        means = {name: (dx - w * float(end[name][0]), dy - w * float(end[name][1])) for name, (dx, dy) in means.items()}
     background = float(np.median([math.hypot(dx, dy) for dx, dy in means.values()]))
     threshold = max(MIN_PX, NOISE_K * noise, BACKGROUND_K * background)
 

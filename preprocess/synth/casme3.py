@@ -38,7 +38,7 @@ FPS = 30
 LABEL_FILE = "cas(me)3_part_A_ME_label_JpgIndex_synth.xlsx"
 FRAMES_DIR = "part_A"
 SETTINGS_FILE = "synth-settings.json"
-FORMAT_VERSION = 3  # bump when the generator's output changes (2: presets, the calibrated "real" default; 3: AU24 spreads as real lip pressors)
+FORMAT_VERSION = 3  # bump when the generator's output changes (2: presets, the calibrated "real" default; 3: per-AU amplitudes re-fitted, AU24's real spread, AU6 more often)
 HEADER = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion")
 SHEETS = ("label", "Sheet1", "Sheet3")  # as in the real table (the other two are empty)
 # the real v2 table, 860 rows ('Others' counted with 'others')
