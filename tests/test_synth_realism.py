@@ -35,6 +35,51 @@ def test_real_amplitudes_spread_like_real_ones_and_easy_ones_do_not():
     assert q75 / q25 < 1.3
 
 
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_a_real_corpus_holds_each_class_s_au_mix_to_within_one_clip(seed):
+    # stratified (format version 4): each AU combination gets the floor or the ceiling of its expected count
+    from preprocess.synth.motion import CLASSES
+
+    preset = get_preset("real")
+    plans = plan_clips(26, 10, seed=seed)
+    for label in CLASSES:
+        clips = [p.aus for p in plans if p.label == label]
+        total = sum(w for _, w in preset.class_aus[label])
+        for combo, w in preset.class_aus[label]:
+            expected = len(clips) * w / total
+            assert np.floor(expected) <= clips.count(combo) <= np.ceil(expected), (label, combo)
+    # AU24, the rarest family (real CASME II: 6 of 243), is never missing from a corpus of that size
+    assert 4 <= sum("24" in p.aus.split("+") for p in plans) <= 6
+
+
+def test_a_real_corpus_spreads_each_au_s_amplitudes_over_all_its_quantiles():
+    plans = plan_clips(26, 10, seed=2)
+    for au in ("4", "12", "24"):
+        u = sorted(dict(p.quantiles)[au] for p in plans if au in p.aus.split("+"))
+        m = len(u)
+        assert m >= 4 and all(k / m <= q < (k + 1) / m for k, q in enumerate(u)), au  # one per m-th of (0, 1)
+    amp = get_preset("real").amp_px  # ("lognormal", median 1.45, ...): the quantile 0.5 is the median
+    assert draw_amplitude(None, amp, quantile=0.5) == pytest.approx(1.45)
+    assert draw_amplitude(None, ("uniform", 1.0, 1.5), quantile=0.25) == pytest.approx(1.125)
+    # the easy preset still draws clip by clip (its bytes are format version 1's)
+    assert all(p.quantiles == () for p in plan_clips(4, 5, seed=2, preset="easy"))
+
+
+def test_stratified_corpora_agree_on_a_rare_family_s_median_where_independent_draws_do_not():
+    # AU6 sits in about 10 of 260 clips: the median of 10 independent log-normal draws (sigma 0.75) scatters
+    # by a factor of about 1.3 between corpora; stratified, each corpus's median is within a few per cent
+    preset = get_preset("real")
+    medians = []
+    for seed in range(8):
+        amps = [draw_amplitude(None, preset.amp_px, preset.amp_sigma["6"], dict(p.quantiles)["6"])
+                for p in plan_clips(26, 10, seed=seed) if "6" in p.aus.split("+")]
+        medians.append(np.median(amps))
+    assert max(medians) / min(medians) < 1.15
+    rng = np.random.default_rng(0)
+    loose = [np.median([draw_amplitude(rng, preset.amp_px, preset.amp_sigma["6"]) for _ in range(10)]) for _ in range(8)]
+    assert max(loose) / min(loose) > 1.15  # the contrast: the same test on independent draws fails
+
+
 def test_unknown_preset_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="preset 'hard'"):
         generate_synthetic(tmp_path / "x", subjects=1, clips_per_subject=1, preset="hard", progress=False)
@@ -71,7 +116,7 @@ def _region_magnitudes(index):
 def test_settings_record_the_preset(corpora):
     for preset, (root, _) in corpora.items():
         settings = json.loads((root / "synth-settings.json").read_text())
-        assert settings["preset"] == preset and settings["format_version"] == 3
+        assert settings["preset"] == preset and settings["format_version"] == 4
 
 
 def test_every_region_moves_a_little_on_the_calibrated_face(corpora):

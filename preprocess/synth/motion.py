@@ -9,6 +9,8 @@ in *where* the face moves; nothing about the label changes a neutral frame.
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 
 CLASSES = ("happiness", "surprise", "disgust", "repression", "others")
@@ -53,25 +55,32 @@ def sample_aus(rng: np.random.Generator, label: str, class_aus: dict = CLASS_AUS
     return choices[rng.choice(len(choices), p=p / p.sum())]
 
 
-def draw_amplitude(rng: np.random.Generator, amp_px=("uniform", *AU_PEAK_PX), sigma: float | None = None) -> float:
+def draw_amplitude(rng: np.random.Generator, amp_px=("uniform", *AU_PEAK_PX), sigma: float | None = None,
+                   quantile: float | None = None) -> float:
     """One AU's peak displacement, pixels at 224: ("uniform", lo, hi), or ("lognormal", median, sigma,
-    floor, cap) (the real spread: a log-normal, its faint tail cut at ``floor``; ``sigma`` overrides its)."""
+    floor, cap) (the real spread: a log-normal, its faint tail cut at ``floor``; ``sigma`` overrides its).
+    ``quantile`` (in (0, 1)) picks the draw instead of ``rng``: a corpus's stratified amplitudes."""
     if amp_px[0] == "uniform":
+        if quantile is not None:
+            return float(amp_px[1] + quantile * (amp_px[2] - amp_px[1]))
         return float(rng.uniform(amp_px[1], amp_px[2]))
     _, median, own, floor, cap = amp_px
     sigma = own if sigma is None else sigma
-    return float(np.clip(median * np.exp(sigma * rng.standard_normal()), floor, cap))
+    z = rng.standard_normal() if quantile is None else NormalDist().inv_cdf(min(max(quantile, 1e-9), 1 - 1e-9))
+    return float(np.clip(median * np.exp(sigma * z), floor, cap))
 
 
 def au_field(aus: str, points: dict, size: int, rng: np.random.Generator, *, amp_px=("uniform", *AU_PEAK_PX),
              max_px: float = MAX_PX, shapes: dict | None = None, amp_scale: dict | None = None,
-             amp_sigma: dict | None = None) -> np.ndarray:
-    """Content displacement at the apex, (2, H, W) float32 in output pixels (x, then y)."""
+             amp_sigma: dict | None = None, quantiles: dict | None = None) -> np.ndarray:
+    """Content displacement at the apex, (2, H, W) float32 in output pixels (x, then y). ``quantiles``:
+    AU -> the quantile of its amplitude (a stratified corpus, ``writer.stratify``); others draw from ``rng``."""
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
     mid = (points["eye_l"][0] + points["eye_r"][0]) / 2
     field = np.zeros((2, size, size), np.float32)
     for au in aus.split("+"):
-        amp = draw_amplitude(rng, amp_px, (amp_sigma or {}).get(au)) * (amp_scale or {}).get(au, 1.0) * size / 224
+        amp = draw_amplitude(rng, amp_px, (amp_sigma or {}).get(au), (quantiles or {}).get(au))
+        amp *= (amp_scale or {}).get(au, 1.0) * size / 224
         for stem, (dx, dy), (sx, sy) in (shapes or AUS)[au]:
             names = [stem] if stem in points else [f"{stem}_l", f"{stem}_r"]
             for name in names:

@@ -8,7 +8,7 @@ import os
 import shutil
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -42,6 +42,7 @@ class ClipPlan:
     apex: int
     offset: int
     last: int
+    quantiles: tuple = ()  # ((AU, quantile of its amplitude), ...) in a stratified corpus; () draws them
 
     @property
     def folder(self) -> str:
@@ -115,11 +116,14 @@ def quota(n: int, counts=CASME2_COUNTS) -> list[int]:
 
 def plan_clips(subjects: int, clips_per_subject: int, seed: int, preset=DEFAULT_PRESET) -> list[ClipPlan]:
     """Labels follow the CASME II imbalance, shuffled from the seed; names and timing per subject; the
-    AUs of each label are drawn from the ``preset``'s choices."""
-    class_aus = get_preset(preset).class_aus
+    AUs of each label come from the ``preset``'s choices: drawn clip by clip, or, for a stratified
+    preset, spread over the label's clips in the choices' proportions (``stratify``)."""
+    preset = get_preset(preset)
+    class_aus = preset.class_aus
     n = subjects * clips_per_subject
     labels = np.repeat(np.arange(len(CLASSES)), quota(n))
     np.random.default_rng([seed, 0]).shuffle(labels)
+    combos = _stratified_combos(labels, class_aus, np.random.default_rng([seed, 5])) if preset.stratify else None
     plans = []
     for s in range(1, subjects + 1):
         rng = np.random.default_rng([seed, 3, s])
@@ -135,9 +139,44 @@ def plan_clips(subjects: int, clips_per_subject: int, seed: int, preset=DEFAULT_
             onset = first + int(rng.integers(0, 5))
             offset = onset + span - 1
             apex = onset + max(1, round(rng.uniform(0.25, 0.6) * (span - 1)))
-            plans.append(ClipPlan(s, i, name, label, sample_aus(rng, label, class_aus), first, onset, apex, offset,
-                                  offset + int(rng.integers(0, 4))))
-    return plans
+            k = (s - 1) * clips_per_subject + i
+            aus = sample_aus(rng, label, class_aus) if combos is None else combos[k]
+            plans.append(ClipPlan(s, i, name, label, aus, first, onset, apex, offset, offset + int(rng.integers(0, 4))))
+    return _stratified_amplitudes(plans, np.random.default_rng([seed, 6])) if preset.stratify else plans
+
+
+def _systematic(weights, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` choices in the ``weights``' proportions by systematic sampling: each choice gets the floor or
+    the ceiling of its expected count (unbiased), in a random order."""
+    edges = np.cumsum(np.asarray(weights, np.float64))
+    points = (np.arange(n) + rng.random()) / n * edges[-1]
+    picks = np.minimum(np.searchsorted(edges, points, side="right"), len(edges) - 1)
+    rng.shuffle(picks)
+    return picks
+
+
+def _stratified_combos(labels: np.ndarray, class_aus: dict, rng: np.random.Generator) -> list[str]:
+    """Per clip (in corpus order), its AU combination: each label's clips split over its choices."""
+    out = [""] * len(labels)
+    for c, label in enumerate(CLASSES):
+        where = np.flatnonzero(labels == c)
+        choices, weights = zip(*class_aus[label])
+        for k, pick in zip(where, _systematic(weights, len(where), rng)):
+            out[k] = choices[pick]
+    return out
+
+
+def _stratified_amplitudes(plans: list[ClipPlan], rng: np.random.Generator) -> list[ClipPlan]:
+    """Latin-hypercube amplitudes: the m clips with an AU get one quantile from each m-th of (0, 1), in a
+    random order, so a corpus holds the amplitude distribution's full spread, not a chance part of it."""
+    quantiles: list[dict] = [{} for _ in plans]
+    aus = sorted({au for p in plans for au in p.aus.split("+")}, key=lambda a: (len(a), a))
+    for au in aus:
+        where = [k for k, p in enumerate(plans) if au in p.aus.split("+")]
+        u = (rng.permutation(len(where)) + rng.random(len(where))) / len(where)
+        for k, q in zip(where, u):
+            quantiles[k][au] = float(q)
+    return [replace(p, quantiles=tuple(q.items())) for p, q in zip(plans, quantiles)]
 
 
 def render_clip(face: Face, plan: ClipPlan, seed: int, root: Path, preset=DEFAULT_PRESET) -> None:
@@ -147,7 +186,8 @@ def render_clip(face: Face, plan: ClipPlan, seed: int, root: Path, preset=DEFAUL
     rng = np.random.default_rng([seed, 2, plan.subject, plan.index])
     size = face.image.shape[0]
     field = au_field(plan.aus, face.points, size, rng, amp_px=preset.amp_px, max_px=preset.max_px,
-                     shapes=preset.shapes, amp_scale=preset.amp_scale, amp_sigma=preset.amp_sigma)
+                     shapes=preset.shapes, amp_scale=preset.amp_scale, amp_sigma=preset.amp_sigma,
+                     quantiles=dict(plan.quantiles) or None)
     frames = np.arange(plan.first, plan.last + 1)
     env = envelope(frames, plan.onset, plan.apex, plan.offset)
     drift = head_drift(rng, len(frames), size) + rng.uniform(-1.5, 1.5, 2).astype(np.float32) * size / 224
