@@ -48,8 +48,7 @@ def main() -> None:
             print(line_of(folder.name, folder, wall))
         return
     data = out / "data"
-    if not (data / "CASME2-coding-synth.xlsx").is_file():
-        generate_synthetic(data, subjects=26, clips_per_subject=10, seed=0)
+    generate_synthetic(data, subjects=26, clips_per_subject=10, seed=0)  # reused when made so; another format is an error
     t0 = time.perf_counter()
     cache = build_cache("casme2", data, data / "CASME2-coding-synth.xlsx", settings=FlowSettings(),
                         cache_dir=out / "cache", jobs=2, progress=False)

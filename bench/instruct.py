@@ -140,7 +140,8 @@ def speed(subjects: int, clips_per_subject: int, tmp: Path) -> None:
     from preprocess.synth import generate_synthetic
 
     root = tmp / f"speed-synth-{subjects}x{clips_per_subject}"
-    generate_synthetic(root, subjects=subjects, clips_per_subject=clips_per_subject, seed=0, progress=False)
+    generate_synthetic(root, subjects=subjects, clips_per_subject=clips_per_subject, seed=0, progress=False,
+                       overwrite=True)  # the bench's own scratch folder: an older format is replaced
     index = read_dataset("casme2", root)
     n = len(index.clips)
     frames = sum(len(c.frames) for c in index.clips)
@@ -194,7 +195,7 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         root = tmp / f"synth-{args.subjects}x{args.clips_per_subject}-s{seed}"
         generate_synthetic(root, subjects=args.subjects, clips_per_subject=args.clips_per_subject, seed=seed,
-                           progress=False)
+                           progress=False, overwrite=True)
         grounding_row(f"synthetic seed {seed}", root, tmp / f"out-s{seed}", args.jobs)
     photo = tmp / f"photo-{args.photo_per_class}"
     if not (photo / "CASME2-coding-photo.xlsx").is_file():
