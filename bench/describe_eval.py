@@ -32,7 +32,10 @@ precision = correct predicted families / predicted families, recall = correct / 
 
 Per family, for every set: precision and recall (apex given), and what ``mpt instruct``'s grounding
 makes of the same candidates: the share of annotated families confirmed, and the "consistent with"
-statements (a candidate whose family is not annotated) per clip.
+statements (a candidate whose family is not annotated) per clip. Then, pooled over the synthetic seeds
+the settings were not chosen on, how far each annotated family's own regions rise above the face's
+background (the median of its 18 regions) against the regions no annotated AU moves: what any
+threshold on region motion can separate.
 
 The confusion table counts, per clip, correct families on the diagonal; each missed true
 family against each wrongly predicted family of the same clip; a missed family with no wrong
@@ -65,8 +68,17 @@ from mpt.describe import onset_landmarks  # noqa: E402
 from mpt_core.describe import AU_FAMILIES, au_families, describe_motion  # noqa: E402
 
 TARGET = 0.7  # precision and recall each
-TUNING_SEEDS = (1, 3, 4)  # the synthetic seeds the kernel's settings were chosen on
+TUNING_SEEDS = (1, 3, 4)  # the calibrated (real preset) seeds the kernel's settings were chosen on
+EASY_SEEN = (1,)  # the easy-preset seed measured while choosing them (seeds 3-5 first run on 2026-12-07, after the choice)
 FAMILY_NAMES = ["+".join(f"AU{a}" for a in sorted(f)) for f in AU_FAMILIES]
+_LR = ("_left", "_right")
+# the regions each family's own muscles move (AU_FAMILIES' order), for the separability table
+FAMILY_REGIONS = [
+    [f"brow_{p}{s}" for p in ("inner", "outer") for s in _LR], ["brow_inner_left", "brow_inner_right", "glabella"],
+    [f"{p}_eyelid{s}" for p in ("upper", "lower") for s in _LR], [f"cheek{s}" for s in _LR],
+    [f"nose_side{s}" for s in _LR] + ["upper_lip"], [f"lip_corner{s}" for s in _LR], [f"lip_corner{s}" for s in _LR],
+    [f"lip_corner{s}" for s in _LR], ["chin", "lower_lip"], ["upper_lip", "lower_lip"],
+]
 PHOTO_BOX = (50, 200, 150, 300)  # astronaut rows y0:y1, columns x0:x1 -> 224 x 224
 PHOTO_EYES = ((81.0, 76.5), (145.0, 79.0))  # pupil centres in the 224 crop (read off at 4x zoom)
 # anchors in the 224 crop: (x, y), and the Gaussian window (sx, sy) in pixels
@@ -128,6 +140,28 @@ def score(pairs):
     return precision, recall, confusion
 
 
+def print_separability(clips) -> None:
+    """How far each annotated family's own regions (``FAMILY_REGIONS``) rise above the face's background (the
+    median magnitude of its 18 regions, apex given), against the regions no annotated AU moves. ``clips``:
+    [(true family set, {region: magnitude})]."""
+    rest, strongest = [], {f: [] for f in range(len(AU_FAMILIES))}
+    for true, mags in clips:
+        background = max(float(np.median(list(mags.values()))), 1e-9)
+        own = {n for f in true for n in FAMILY_REGIONS[f]}
+        rest += [m / background for n, m in mags.items() if n not in own]
+        for f in true:
+            strongest[f].append(max(mags[n] for n in FAMILY_REGIONS[f]) / background)
+    q = np.quantile(rest, [0.5, 0.75, 0.9, 0.95, 0.99])
+    print(f"\nregions no annotated AU moves, x the background: quantiles 50/75/90/95/99 % "
+          f"{', '.join(f'{x:.2f}' for x in q)} ({len(rest)} regions)")
+    print("\n| family | annotated | strongest region < 2 x background | median strongest / background |\n"
+          "|---|---:|---:|---:|")
+    for f, name in enumerate(FAMILY_NAMES):
+        r = np.asarray(strongest[f])
+        if len(r):
+            print(f"| {name} | {len(r)} | {np.mean(r < 2):.0%} | {np.median(r):.2f} |")
+
+
 def print_confusion(confusion: Counter, title: str) -> None:
     used = sorted({k for pair in confusion for k in pair if k is not None})
     rows, cols = used + [None], used + [None]
@@ -144,7 +178,7 @@ def print_confusion(confusion: Counter, title: str) -> None:
 def run_clips(clips, label: str, regions: str = "landmarks") -> dict:
     """clips: iterable of (frames, eyes, apex_index, numbers, true AU string). Prints and returns figures.
     ``regions``: "landmarks" (placed from dlib's 68 points on the onset frame) or "eyes" (the known eyes)."""
-    given, free, times_given, times_free, apex_err = [], [], [], [], []
+    given, free, times_given, times_free, apex_err, magnitudes = [], [], [], [], [], []
     missed = 0
     for frames, eyes, apex_index, numbers, au in clips:
         true = au_families(au) if au else set()
@@ -166,6 +200,7 @@ def run_clips(clips, label: str, regions: str = "landmarks") -> dict:
         given.append((true, au_families([c.au for c in d.au_candidates])))
         free.append((true, au_families([c.au for c in f.au_candidates])))
         apex_err.append(abs(f.apex - d.apex))
+        magnitudes.append((true, {r.name: r.magnitude for r in d.regions}))
     out = {}
     for how, pairs, times in (("apex given", given, times_given), ("no apex", free, times_free)):
         p, r, confusion = score(pairs)
@@ -175,6 +210,7 @@ def run_clips(clips, label: str, regions: str = "landmarks") -> dict:
               f"{1000 * np.median(times):.0f} |")
     out["apex_err"] = apex_err
     out["pairs"] = given
+    out["magnitudes"] = magnitudes
     if missed:
         print(f"| {label}: no face found on {missed} onset frames (eyes used there) | | | | | | | |")
     return out
@@ -311,7 +347,8 @@ def main() -> None:
     results = {}
     for regions in placements:
         for seed in seeds:
-            label = f"synthetic {args.preset} seed {seed}" + (" (settings chosen here)" if seed in TUNING_SEEDS else "")
+            seen = TUNING_SEEDS if args.preset == "real" else EASY_SEEN if args.preset == "easy" else ()
+            label = f"synthetic {args.preset} seed {seed}" + (" (settings chosen here)" if seed in seen else "")
             results[f"{label}, {regions}"] = run_clips(synthetic_clips(args.subjects, args.clips_per_subject, seed,
                                                                        args.preset), label, regions)
         results[f"photograph, {regions}"] = run_clips(photo_clips(args.photo_per_class, seed=7),
@@ -322,6 +359,11 @@ def main() -> None:
     for label, res in results.items():
         print(f"\n### {label}, apex given: per family")
         per_family(res["pairs"])
+    synthetic = [c for label, res in results.items() if label.startswith("synthetic") and "settings chosen" not in label
+                 for c in res["magnitudes"]]
+    if synthetic:
+        print("\n### separability: the synthetic seeds not used for the settings, pooled, apex given")
+        print_separability(synthetic)
     for label, res in results.items():
         if not res["apex_err"]:
             print_confusion(res["apex given"][2], f"{label}, apex given: family confusion")
