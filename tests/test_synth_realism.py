@@ -127,3 +127,12 @@ def test_every_region_moves_a_little_on_the_calibrated_face(corpora):
     assert np.median(easy) < 0.10
     # the quietest third of the regions still moves on the calibrated face
     assert np.median(real[:, :6]) > 2 * np.median(easy[:, :6])
+
+
+def test_layouts_drawing_from_the_presets_share_a_format_version():
+    # the CASME II, CAS(ME)^3 and long-video layouts all draw their AU motion from preprocess.synth.presets:
+    # a preset change alters all three corpora, so a folder of an older version must be refused in all three
+    # (format version 4 first bumped the CASME II layout alone, and long videos of version 3 changed silently)
+    from preprocess.synth import FORMAT_VERSION, casme3, longvideo
+
+    assert casme3.FORMAT_VERSION == longvideo.FORMAT_VERSION == FORMAT_VERSION == 4

@@ -38,7 +38,7 @@ FPS = 30
 LABEL_FILE = "cas(me)3_part_A_ME_label_JpgIndex_synth.xlsx"
 FRAMES_DIR = "part_A"
 SETTINGS_FILE = "synth-settings.json"
-FORMAT_VERSION = 3  # bump when the generator's output changes (2: presets, the calibrated "real" default; 3: per-AU amplitudes re-fitted, AU24's real spread, AU6 more often)
+FORMAT_VERSION = 4  # bump when the generator's output changes (2: presets, the calibrated "real" default; 3: per-AU amplitudes re-fitted, AU24's real spread, AU6 more often; 4: the "real" preset's AU6 and AU17 spreads and AU17's factor, as in the CASME II layout's version 4 (these layouts are not stratified))
 HEADER = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion")
 SHEETS = ("label", "Sheet1", "Sheet3")  # as in the real table (the other two are empty)
 # the real v2 table, 860 rows ('Others' counted with 'others')
