@@ -17,12 +17,11 @@ from functools import partial
 from pathlib import Path
 
 from .motion import CASME2_COUNTS, CLASSES
-from .presets import DEFAULT_PRESET, PRESETS, get_preset
+from .presets import DEFAULT_PRESET, FORMAT_VERSION, PRESETS, get_preset
 from .writer import FPS, ClipPlan, plan_clips, quota, render_subjects, reuse_or_clear
 
 CODING_FILE = "CASME2-coding-synth.xlsx"
 SETTINGS_FILE = "synth-settings.json"
-FORMAT_VERSION = 4  # bump when the generator's output changes (2: presets, the calibrated "real" default; 3: per-AU amplitudes re-fitted, AU24's real spread, AU6 more often; 4: "real" corpora stratified)
 
 __all__ = ["generate_synthetic", "generate_synthetic_casme3", "plan_clips", "quota", "ClipPlan", "CLASSES", "CASME2_COUNTS", "FPS", "CODING_FILE",
            "PRESETS", "DEFAULT_PRESET"]

@@ -30,7 +30,7 @@ import numpy as np
 from .face import Face, render_face
 from .background import skin_bursts
 from .motion import au_field, envelope, head_drift
-from .presets import DEFAULT_PRESET, get_preset
+from .presets import DEFAULT_PRESET, FORMAT_VERSION, get_preset
 from .writer import (FLICKER_STD, NOISE_BANK, _write_stable_zip, camera_jpeg, quota, render_subjects,
                      reuse_or_clear)
 
@@ -38,7 +38,6 @@ FPS = 30
 LABEL_FILE = "cas(me)3_part_A_ME_label_JpgIndex_synth.xlsx"
 FRAMES_DIR = "part_A"
 SETTINGS_FILE = "synth-settings.json"
-FORMAT_VERSION = 4  # bump when the generator's output changes (2: presets, the calibrated "real" default; 3: per-AU amplitudes re-fitted, AU24's real spread, AU6 more often; 4: the "real" preset's AU6 and AU17 spreads and AU17's factor, as in the CASME II layout's version 4 (these layouts are not stratified))
 HEADER = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion")
 SHEETS = ("label", "Sheet1", "Sheet3")  # as in the real table (the other two are empty)
 # the real v2 table, 860 rows ('Others' counted with 'others')

@@ -37,7 +37,7 @@ from .longvideo_tables import (CAS2_VIDEOS, TableRow, cas2_names, samm_names, wr
                                write_sammlv_tables)
 from .background import skin_bursts
 from .motion import au_field
-from .presets import DEFAULT_PRESET, get_preset
+from .presets import DEFAULT_PRESET, FORMAT_VERSION, get_preset
 from .writer import FLICKER_STD, JPEG_QUALITY, NOISE_BANK, render_subjects, reuse_or_clear
 
 LAYOUTS = {"cas2": 30, "samm-lv": 200}  # layout -> fps
@@ -45,7 +45,6 @@ TABLES = {"cas2": "CASME_sq_gt_synth.xlsx", "samm-lv": "SAMMLV_gt_synth.xlsx"}
 SAMM_CODES = "SAMM_Micro_FACS_Codes_synth.xlsx"
 EVENTS_FILE = "synth-events.json"
 SETTINGS_FILE = "synth-settings.json"
-FORMAT_VERSION = 4  # 2: presets, the calibrated "real" default; 3: per-AU amplitudes re-fitted, AU24's real spread, AU6 more often; 4: the "real" preset's AU6 and AU17 spreads and AU17's factor, as in the CASME II layout's version 4 (these layouts are not stratified)
 MICRO_S, MACRO_S, BLINK_S, TURN_S = (0.2, 0.5), (0.5, 3.0), (0.1, 0.3), (0.5, 1.5)
 MICRO_EVERY_S, MACRO_EVERY_S, BLINK_EVERY_S, TURN_EVERY_S = 10.0, 12.0, (2.0, 6.0), 40.0
 GAP_S = 0.6  # least time between two events

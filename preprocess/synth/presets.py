@@ -17,6 +17,13 @@ from dataclasses import dataclass
 
 from .motion import AUS
 
+# The version of what the presets make, recorded in every layout's synth-settings.json (CASME II, CAS(ME)^3, long
+# videos: all draw their AU motion from these presets), so a folder made by an older generator is refused in each.
+# Bump it when a preset, or a layout's output, changes. 2: presets, the calibrated "real" default; 3: per-AU
+# amplitudes re-fitted, AU24's real spread, AU6 more often; 4: "real" CASME II-layout corpora stratified, AU6's and
+# AU17's spreads and AU17's factor (the CAS(ME)^3 and long-video layouts draw clip by clip).
+FORMAT_VERSION = 4
+
 DEFAULT_PRESET = "real"
 
 
