@@ -65,20 +65,15 @@ sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != 
 # (before 2026-12-07 this bench ran dlib's detector alone: 4-9 of 96 onset frames per calibrated seed fell back
 # to the eyes)
 from mpt.describe import onset_landmarks  # noqa: E402
+from mpt.instruct.measure import AU_REGIONS, region_stem  # noqa: E402
 from mpt_core.describe import AU_FAMILIES, au_families, describe_motion  # noqa: E402
 
 TARGET = 0.7  # precision and recall each
 TUNING_SEEDS = (1, 3, 4)  # the calibrated (real preset) seeds the kernel's settings were chosen on
 EASY_SEEN = (1,)  # the easy-preset seed measured while choosing them (seeds 3-5 first run on 2026-12-07, after the choice)
 FAMILY_NAMES = ["+".join(f"AU{a}" for a in sorted(f)) for f in AU_FAMILIES]
-_LR = ("_left", "_right")
-# the regions each family's own muscles move (AU_FAMILIES' order), for the separability table
-FAMILY_REGIONS = [
-    [f"brow_{p}{s}" for p in ("inner", "outer") for s in _LR], ["brow_inner_left", "brow_inner_right", "glabella"],
-    [f"{p}_eyelid{s}" for p in ("upper", "lower") for s in _LR], [f"cheek{s}" for s in _LR],
-    [f"nose_side{s}" for s in _LR] + ["upper_lip"], [f"lip_corner{s}" for s in _LR], [f"lip_corner{s}" for s in _LR],
-    [f"lip_corner{s}" for s in _LR], ["chin", "lower_lip"], ["upper_lip", "lower_lip"],
-]
+# the region stems each family's rules read (AU_FAMILIES' order; mpt instruct's AU_REGIONS), for the separability table
+FAMILY_STEMS = [{stem for au in family for stem in AU_REGIONS[au]} for family in AU_FAMILIES]
 PHOTO_BOX = (50, 200, 150, 300)  # astronaut rows y0:y1, columns x0:x1 -> 224 x 224
 PHOTO_EYES = ((81.0, 76.5), (145.0, 79.0))  # pupil centres in the 224 crop (read off at 4x zoom)
 # anchors in the 224 crop: (x, y), and the Gaussian window (sx, sy) in pixels
@@ -141,16 +136,16 @@ def score(pairs):
 
 
 def print_separability(clips) -> None:
-    """How far each annotated family's own regions (``FAMILY_REGIONS``) rise above the face's background (the
+    """How far each annotated family's own regions (``FAMILY_STEMS``) rise above the face's background (the
     median magnitude of its 18 regions, apex given), against the regions no annotated AU moves. ``clips``:
     [(true family set, {region: magnitude})]."""
     rest, strongest = [], {f: [] for f in range(len(AU_FAMILIES))}
     for true, mags in clips:
         background = max(float(np.median(list(mags.values()))), 1e-9)
-        own = {n for f in true for n in FAMILY_REGIONS[f]}
-        rest += [m / background for n, m in mags.items() if n not in own]
+        own = set().union(*(FAMILY_STEMS[f] for f in true))
+        rest += [m / background for n, m in mags.items() if region_stem(n) not in own]
         for f in true:
-            strongest[f].append(max(mags[n] for n in FAMILY_REGIONS[f]) / background)
+            strongest[f].append(max(m for n, m in mags.items() if region_stem(n) in FAMILY_STEMS[f]) / background)
     q = np.quantile(rest, [0.5, 0.75, 0.9, 0.95, 0.99])
     print(f"\nregions no annotated AU moves, x the background: quantiles 50/75/90/95/99 % "
           f"{', '.join(f'{x:.2f}' for x in q)} ({len(rest)} regions)")
@@ -345,12 +340,15 @@ def main() -> None:
     print(f"\n| set | regions | apex | clips | precision | recall | both >= {TARGET} | ms/clip (median) |\n"
           f"|---|---|---|---:|---:|---:|---|---:|")
     results = {}
+    unseen = []  # region magnitudes of the synthetic clips whose seeds the settings were not chosen on
+    seen = TUNING_SEEDS if args.preset == "real" else EASY_SEEN if args.preset == "easy" else ()
     for regions in placements:
         for seed in seeds:
-            seen = TUNING_SEEDS if args.preset == "real" else EASY_SEEN if args.preset == "easy" else ()
             label = f"synthetic {args.preset} seed {seed}" + (" (settings chosen here)" if seed in seen else "")
-            results[f"{label}, {regions}"] = run_clips(synthetic_clips(args.subjects, args.clips_per_subject, seed,
-                                                                       args.preset), label, regions)
+            res = run_clips(synthetic_clips(args.subjects, args.clips_per_subject, seed, args.preset), label, regions)
+            results[f"{label}, {regions}"] = res
+            if seed not in seen:
+                unseen += res["magnitudes"]
         results[f"photograph, {regions}"] = run_clips(photo_clips(args.photo_per_class, seed=7),
                                                       "photograph (astronaut)", regions)
     for angle in args.rotations:
@@ -359,11 +357,9 @@ def main() -> None:
     for label, res in results.items():
         print(f"\n### {label}, apex given: per family")
         per_family(res["pairs"])
-    synthetic = [c for label, res in results.items() if label.startswith("synthetic") and "settings chosen" not in label
-                 for c in res["magnitudes"]]
-    if synthetic:
+    if unseen:
         print("\n### separability: the synthetic seeds not used for the settings, pooled, apex given")
-        print_separability(synthetic)
+        print_separability(unseen)
     for label, res in results.items():
         if not res["apex_err"]:
             print_confusion(res["apex given"][2], f"{label}, apex given: family confusion")
